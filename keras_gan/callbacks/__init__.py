@@ -1,0 +1,5 @@
+"""Keras callbacks for adversarial training."""
+
+from keras_gan.callbacks.sample_grid import SampleGrid
+
+__all__ = ["SampleGrid"]

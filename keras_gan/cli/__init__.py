@@ -1,0 +1,62 @@
+"""The ``keras-gan`` command line: train / evaluate / export / serve / sample.
+
+Each subcommand lives in its own module of this package with a
+``register(subparsers)`` function; heavy imports happen inside the command, so
+``keras-gan --help`` is fast and ``serve`` never imports training code.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import logging
+import os
+import sys
+
+#: Subcommand modules, in the order ``--help`` lists them.
+COMMANDS = ("train",)
+
+
+class CommandError(Exception):
+    """A user error in a command: printed as one line, exit status 2."""
+
+
+def build_parser():
+    parser = argparse.ArgumentParser(
+        prog="keras-gan",
+        description="Train, evaluate, export and serve Generative Adversarial Nets.",
+    )
+    parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    for name in COMMANDS:
+        importlib.import_module(f"keras_gan.cli.{name}").register(sub)
+    return parser
+
+
+def _quiet_tensorflow():
+    os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+def main(argv=None):
+    _quiet_tensorflow()
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=logging.DEBUG if args.verbose else logging.INFO,
+        format="%(levelname)s %(name)s: %(message)s",
+    )
+    from keras_gan.config import ConfigError
+    from keras_gan.data.sources import DataUnavailableError
+
+    try:
+        return args.func(args) or 0
+    except (CommandError, ConfigError, DataUnavailableError, ValueError, FileNotFoundError) as e:
+        print(f"keras-gan {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print(f"keras-gan {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

@@ -1,0 +1,5 @@
+"""Evaluation metrics for generative models."""
+
+from keras_gan.metrics.modes import ModeCoverage, mode_coverage
+
+__all__ = ["ModeCoverage", "mode_coverage"]

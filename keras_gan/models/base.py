@@ -1,0 +1,408 @@
+"""The training skeleton shared by every adversarial model in the package.
+
+:class:`AdversarialModel` implements Algorithm 1 of Goodfellow et al. (2014) as
+a Keras ``train_step``: ``k`` discriminator (critic) updates, then one generator
+update. Variants (GAN, WGAN, WGAN-GP, conditional GANs) override only what
+differs, through a handful of hooks:
+
+* :meth:`discriminator_objective` -- the D/critic loss and any extra metrics;
+* :meth:`generator_objective` -- the G loss;
+* :meth:`score_metrics` -- metrics computed from D's outputs (``d_real``...);
+* :meth:`after_discriminator_update` -- e.g. WGAN's weight clipping;
+* :meth:`generator_inputs` / :meth:`discriminator_inputs` -- what G and D are
+  fed (a conditional model adds the labels);
+* :meth:`default_optimizers`, ``default_d_steps`` and ``metric_names``.
+
+How ``fit`` batches are used when ``d_steps = k > 1``
+---------------------------------------------------
+Each batch the dataset yields is split into ``k`` equal, consecutive
+minibatches of ``m = batch // k`` examples; discriminator update ``i`` uses
+minibatch ``i`` and its own fresh noise, and the generator update then uses a
+fresh noise batch of ``m``. So a dataset batched at ``k * m`` trains with
+minibatches of ``m``, exactly as Algorithm 1 with minibatch size ``m`` (the
+CLI batches the data this way for you). A remainder of ``batch % k`` examples
+is not used. One ``fit`` step is one generator update.
+
+Distribution
+------------
+Under a ``tf.distribute`` strategy every replica splits its share of the global
+batch the same way, draws its own noise (the replica id is folded into the
+seed), and the losses are summed and divided by the *global* minibatch size, so
+the all-reduced (summed) gradients are those of the global mean.
+"""
+
+from __future__ import annotations
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_gan.noise import check_noise, sample_latent, seed_pair
+
+__all__ = ["AdversarialModel"]
+
+
+def _num_replicas():
+    return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def _replica_id():
+    ctx = tf.distribute.get_replica_context()
+    if ctx is None:
+        return tf.constant(0, tf.int32)
+    return tf.cast(ctx.replica_id_in_sync_group, tf.int32)
+
+
+class AdversarialModel(keras.Model):
+    """Base class: a generator and a discriminator (critic) trained by ``fit``.
+
+    Args:
+        generator: Keras model mapping ``z`` of shape ``[batch, latent_dim]``
+            to data.
+        discriminator: Keras model mapping data to one logit (or critic score)
+            per example, shape ``[batch, 1]`` or ``[batch]``.
+        latent_dim: size of ``z``.
+        noise: the prior ``p_z``: ``"normal"`` or ``"uniform"`` (see
+            :mod:`keras_gan.noise`).
+        seed: seed of the training noise (``None`` for a random one).
+    """
+
+    #: Names of the metrics ``fit`` reports, in order.
+    metric_names = ("d_loss", "g_loss")
+    #: Discriminator updates per generator update when ``compile`` is not told.
+    default_d_steps = 1
+
+    def __init__(self, generator, discriminator, latent_dim, noise="normal", seed=None, **kwargs):
+        super().__init__(**kwargs)
+        for what, net in (("generator", generator), ("discriminator", discriminator)):
+            if not isinstance(net, keras.Model):
+                raise TypeError(f"`{what}` must be a keras.Model; got {type(net).__name__}.")
+        latent_dim = int(latent_dim)
+        if latent_dim < 1:
+            raise ValueError(f"latent_dim must be a positive int; got {latent_dim}.")
+        self.generator = generator
+        self.discriminator = discriminator
+        self.latent_dim = latent_dim
+        self.noise = check_noise(noise)
+        self.seed = seed
+        self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
+        self._trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
+        self.d_optimizer = None
+        self.g_optimizer = None
+        self.d_steps = self.default_d_steps
+        self._sample_fn = None
+        self.built = True
+
+    # ------------------------------------------------------------------ hooks
+    def default_optimizers(self):
+        """Fresh ``(d_optimizer, g_optimizer)`` used when ``compile`` gets none."""
+        return (
+            keras.optimizers.Adam(2e-4, beta_1=0.5),
+            keras.optimizers.Adam(2e-4, beta_1=0.5),
+        )
+
+    def discriminator_objective(self, real, fake, real_out, fake_out, conditions, batch):
+        """Return ``(loss, extra_metrics)`` for one discriminator update.
+
+        ``real_out``/``fake_out`` are D's outputs on ``real``/``fake``; ``batch`` is
+        the global minibatch size to divide summed per-example losses by.
+        """
+        raise NotImplementedError
+
+    def generator_objective(self, fake_out, batch):
+        """Return the generator loss given D's outputs on generated data."""
+        raise NotImplementedError
+
+    def score_metrics(self, real_out, fake_out):
+        """Metrics computed from D's outputs during a discriminator update."""
+        return {}
+
+    def after_discriminator_update(self):
+        """Called after every discriminator update (e.g. to clip weights)."""
+
+    def unpack(self, data):
+        """Split a dataset element into ``(x, conditions)``; labels are ignored here."""
+        x, _, _ = keras.utils.unpack_x_y_sample_weight(data)
+        return x, None
+
+    def generator_inputs(self, z, conditions):
+        return z
+
+    def discriminator_inputs(self, x, conditions):
+        return x
+
+    # --------------------------------------------------------------- compile
+    def compile(
+        self,
+        d_optimizer=None,
+        g_optimizer=None,
+        d_steps=None,
+        jit_compile="auto",
+        run_eagerly=False,
+        steps_per_execution=1,
+        **options,
+    ):
+        """Configure training.
+
+        Args:
+            d_optimizer: optimizer of the discriminator (instance, name or
+                config; default per model, see :meth:`default_optimizers`).
+            g_optimizer: optimizer of the generator (must not be the same
+                object as ``d_optimizer``).
+            d_steps: ``k``, discriminator updates per generator update.
+            jit_compile: compile the training step with XLA (``"auto"``
+                follows Keras: off on CPU-only machines).
+            run_eagerly, steps_per_execution: as in ``keras.Model.compile``.
+            **options: model-specific options (see the subclass).
+        """
+        d_default, g_default = self.default_optimizers()
+        d_optimizer = keras.optimizers.get(d_optimizer) if d_optimizer is not None else d_default
+        g_optimizer = keras.optimizers.get(g_optimizer) if g_optimizer is not None else g_default
+        if d_optimizer is g_optimizer:
+            raise ValueError(
+                "d_optimizer and g_optimizer must be two different optimizer objects "
+                "(each keeps its own state); pass two instances."
+            )
+        d_steps = self.default_d_steps if d_steps is None else d_steps
+        if isinstance(d_steps, bool) or not isinstance(d_steps, (int, np.integer)) or d_steps < 1:
+            raise ValueError(f"d_steps must be an int >= 1; got {d_steps!r}.")
+        self.configure(**options)
+        super().compile(
+            optimizer=None,
+            jit_compile=jit_compile,
+            run_eagerly=run_eagerly,
+            steps_per_execution=steps_per_execution,
+        )
+        self.d_optimizer = d_optimizer
+        self.g_optimizer = g_optimizer
+        self.d_steps = int(d_steps)
+        # Create the optimizers' slot variables now, under the model's
+        # distribution strategy, rather than lazily inside the traced step.
+        with self.distribute_strategy.scope():
+            for optimizer, net in (
+                (d_optimizer, self.discriminator),
+                (g_optimizer, self.generator),
+            ):
+                if not optimizer.built:
+                    optimizer.build(net.trainable_variables)
+        self._adversarial_compile_config = dict(
+            d_steps=self.d_steps,
+            jit_compile=jit_compile,
+            run_eagerly=run_eagerly,
+            steps_per_execution=steps_per_execution,
+            **options,
+        )
+
+    def configure(self, **options):
+        """Accept model-specific ``compile`` options (none in the base class)."""
+        if options:
+            raise TypeError(
+                f"{type(self).__name__}.compile() got unexpected argument(s) {sorted(options)}."
+            )
+
+    def get_compile_config(self):
+        if not self.compiled or self.d_optimizer is None:
+            return {}
+        return dict(
+            d_optimizer=keras.optimizers.serialize(self.d_optimizer),
+            g_optimizer=keras.optimizers.serialize(self.g_optimizer),
+            **self._adversarial_compile_config,
+        )
+
+    def compile_from_config(self, config):
+        config = dict(config)
+        d_optimizer = keras.optimizers.deserialize(config.pop("d_optimizer"))
+        g_optimizer = keras.optimizers.deserialize(config.pop("g_optimizer"))
+        self.compile(d_optimizer=d_optimizer, g_optimizer=g_optimizer, **config)
+
+    # ---------------------------------------------------------------- config
+    def get_config(self):
+        config = super().get_config()
+        config.update(
+            generator=keras.saving.serialize_keras_object(self.generator),
+            discriminator=keras.saving.serialize_keras_object(self.discriminator),
+            latent_dim=self.latent_dim,
+            noise=self.noise,
+            seed=self.seed,
+        )
+        return config
+
+    @classmethod
+    def from_config(cls, config, custom_objects=None):
+        config = dict(config)
+        for key in ("generator", "discriminator"):
+            config[key] = keras.saving.deserialize_keras_object(
+                config[key], custom_objects=custom_objects
+            )
+        return cls(**config)
+
+    # --------------------------------------------------------------- metrics
+    @property
+    def metrics(self):
+        return list(self._trackers.values())
+
+    def _update_metrics(self, values):
+        for name, value in values.items():
+            self._trackers[name].update_state(value)
+
+    def _metric_results(self):
+        return {name: tracker.result() for name, tracker in self._trackers.items()}
+
+    # ------------------------------------------------------------ the step
+    def call(self, inputs, training=False):
+        """``model(z)`` is ``generator(z)``."""
+        return self.generator(inputs, training=training)
+
+    def draw_noise(self, num_samples):
+        """Fresh training noise ``[num_samples, latent_dim]`` (stateful, per replica)."""
+        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), 2**31 - 1), tf.int32)
+        seed = seed + tf.stack([tf.constant(0, tf.int32), _replica_id()])
+        shape = tf.stack([tf.cast(num_samples, tf.int32), tf.constant(self.latent_dim, tf.int32)])
+        return sample_latent(shape, seed, self.noise)
+
+    def _discriminator_update(self, real, conditions, global_batch):
+        z = self.draw_noise(tf.shape(real)[0])
+        fake = self.generator(self.generator_inputs(z, conditions), training=True)
+        d_vars = self.discriminator.trainable_variables
+        with tf.GradientTape() as tape:
+            real_out = self.discriminator(
+                self.discriminator_inputs(real, conditions), training=True
+            )
+            fake_out = self.discriminator(
+                self.discriminator_inputs(fake, conditions), training=True
+            )
+            loss, extra = self.discriminator_objective(
+                real, fake, real_out, fake_out, conditions, global_batch
+            )
+        if d_vars:
+            self.d_optimizer.apply_gradients(zip(tape.gradient(loss, d_vars), d_vars))
+        self.after_discriminator_update()
+        values = {"d_loss": loss * _num_replicas()}
+        values.update(extra)
+        values.update(self.score_metrics(real_out, fake_out))
+        return values
+
+    def _generator_update(self, num_samples, conditions, global_batch):
+        z = self.draw_noise(num_samples)
+        g_vars = self.generator.trainable_variables
+        with tf.GradientTape() as tape:
+            fake = self.generator(self.generator_inputs(z, conditions), training=True)
+            fake_out = self.discriminator(
+                self.discriminator_inputs(fake, conditions), training=True
+            )
+            loss = self.generator_objective(fake_out, global_batch)
+        if g_vars:  # a fixed (non-trainable) generator is allowed, e.g. to study D
+            self.g_optimizer.apply_gradients(zip(tape.gradient(loss, g_vars), g_vars))
+        return {"g_loss": loss * _num_replicas()}
+
+    def _minibatches(self, data):
+        """Split one ``fit`` batch into ``d_steps`` minibatches (see module doc)."""
+        x, conditions = self.unpack(data)
+        k = self.d_steps
+        m = tf.shape(x)[0] // k
+        for i in range(k):
+            part = slice(i * m, (i + 1) * m)
+            yield x[part], None if conditions is None else conditions[part], m
+
+    def train_step(self, data):
+        values = []
+        for real, conditions, m in self._minibatches(data):
+            global_batch = m * _num_replicas()
+            values.append(self._discriminator_update(real, conditions, global_batch))
+        # The generator update uses the last minibatch's conditions (labels),
+        # so a conditional model generates for the data's label distribution.
+        g_values = self._generator_update(m, conditions, global_batch)
+        averaged = {name: tf.add_n([v[name] for v in values]) / len(values) for name in values[0]}
+        averaged.update(g_values)
+        self._update_metrics(averaged)
+        return self._metric_results()
+
+    def test_step(self, data):
+        """Evaluate the game's losses on held-out data without any update."""
+        x, conditions = self.unpack(data)
+        n = tf.shape(x)[0]
+        global_batch = n * _num_replicas()
+        z = self.draw_noise(n)
+        fake = self.generator(self.generator_inputs(z, conditions), training=False)
+        real_out = self.discriminator(self.discriminator_inputs(x, conditions), training=False)
+        fake_out = self.discriminator(self.discriminator_inputs(fake, conditions), training=False)
+        d_loss, extra = self.discriminator_objective(
+            x, fake, real_out, fake_out, conditions, global_batch
+        )
+        values = {
+            "d_loss": d_loss * _num_replicas(),
+            "g_loss": self.generator_objective(fake_out, global_batch) * _num_replicas(),
+        }
+        values.update(extra)
+        values.update(self.score_metrics(real_out, fake_out))
+        self._update_metrics(values)
+        return self._metric_results()
+
+    # ------------------------------------------------------------- sampling
+    def _generate_batch(self, z, conditions=None):
+        if self._sample_fn is None:
+            self._sample_fn = tf.function(
+                lambda z, c: self.generator(self.generator_inputs(z, c), training=False),
+                reduce_retracing=True,
+            )
+        return self._sample_fn(z, conditions)
+
+    def generate(self, z, conditions=None, batch_size=1024):
+        """Run the generator on given latent vectors; returns a NumPy array."""
+        z = np.asarray(z, dtype=np.float32)
+        if z.ndim != 2 or z.shape[1] != self.latent_dim:
+            raise ValueError(f"z must have shape [n, {self.latent_dim}]; got {list(z.shape)}.")
+        if not np.isfinite(z).all():
+            raise ValueError("z contains NaN or Inf values.")
+        out = []
+        for start in range(0, len(z), batch_size):
+            c = None if conditions is None else conditions[start : start + batch_size]
+            out.append(np.asarray(self._generate_batch(z[start : start + batch_size], c)))
+        if not out:
+            return np.zeros((0,) + tuple(self.generator.output_shape[1:]), np.float32)
+        return np.concatenate(out)
+
+    def sample_latent(self, num_samples, seed=None):
+        """Latent vectors from the prior: deterministic for a given ``seed``.
+
+        Uses the same stateless generator as the exported ``sample`` signature,
+        so ``model.sample(n, seed=s)`` equals what a server returns for ``s``.
+        """
+        num_samples = int(num_samples)
+        if num_samples < 0:
+            raise ValueError(f"num_samples must be >= 0; got {num_samples}.")
+        if seed is None:
+            seed = int(np.random.default_rng().integers(0, 2**63 - 1))
+        shape = tf.constant([num_samples, self.latent_dim], tf.int32)
+        return sample_latent(shape, seed_pair(seed), self.noise).numpy()
+
+    def sample(self, num_samples, seed=None, batch_size=1024):
+        """Generate ``num_samples`` examples; the same ``seed`` gives the same ones.
+
+        Example:
+
+        ```python
+        images = gan.sample(64, seed=0)   # NumPy array [64, 28, 28, 1]
+        ```
+        """
+        return self.generate(self.sample_latent(num_samples, seed), batch_size=batch_size)
+
+    # ------------------------------------------------------- input checking
+    def fit(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.fit`` after checking the training data against the model.
+
+        Checked before any training: the data's example shape equals the
+        generator's output shape, the batch holds at least ``d_steps``
+        examples, and the data is finite (all of an array; the first batch of
+        a ``tf.data.Dataset``).
+        """
+        self.check_training_data(x)
+        if isinstance(x, tf.data.Dataset):
+            kwargs.setdefault("shuffle", False)  # a Dataset shuffles itself
+        return super().fit(x, y, *args, **kwargs)
+
+    def check_training_data(self, x):
+        """Raise a ``ValueError`` naming the problem if ``x`` cannot train this model."""
+        from keras_gan.data.checks import check_training_data
+
+        check_training_data(x, self)

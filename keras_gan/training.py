@@ -1,0 +1,183 @@
+"""Build models, data and callbacks from a :class:`keras_gan.config.Config` and train.
+
+This is what ``keras-gan train`` runs; Python users can call :func:`train` too.
+
+Example:
+
+```python
+from keras_gan.config import load_config
+from keras_gan.training import train
+
+result = train(load_config("mnist_mlp_quick", overrides={"training.epochs": 1}))
+print(result.logdir, result.model_path)
+```
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import inspect
+import logging
+import os
+
+import keras
+
+from keras_gan import networks
+from keras_gan.callbacks import SampleGrid
+from keras_gan.data import load_dataset
+from keras_gan.data.sources import IMAGE_DATASETS
+from keras_gan.data.toy import toy_distribution
+from keras_gan.io import atomic_save_model
+from keras_gan.models import MODELS
+from keras_gan.schedules import ExponentialDecayToFloor
+
+logger = logging.getLogger("keras_gan.training")
+
+_OPTIMIZERS = {
+    "sgd": keras.optimizers.SGD,
+    "adam": keras.optimizers.Adam,
+    "adamw": keras.optimizers.AdamW,
+    "rmsprop": keras.optimizers.RMSprop,
+}
+
+
+@dataclasses.dataclass
+class TrainResult:
+    """What a training run produced."""
+
+    model: keras.Model
+    history: dict
+    logdir: str
+    model_path: str
+    export_path: str | None = None
+
+
+def example_shape(dataset_config):
+    """Shape of one example of the configured data set."""
+    if dataset_config.name in IMAGE_DATASETS:
+        return IMAGE_DATASETS[dataset_config.name][0]
+    return (toy_distribution(dataset_config.name, **dataset_config.params).dim,)
+
+
+def build_optimizer(cfg):
+    """A Keras optimizer from an :class:`~keras_gan.config.OptimizerConfig`."""
+    lr = cfg.learning_rate
+    if cfg.decay_rate is not None and cfg.decay_rate < 1:
+        lr = ExponentialDecayToFloor(lr, cfg.decay_rate, cfg.min_learning_rate)
+    options = {
+        k: getattr(cfg, k)
+        for k in ("momentum", "nesterov", "beta_1", "beta_2", "weight_decay")
+        if getattr(cfg, k) is not None
+    }
+    return _OPTIMIZERS[cfg.name](learning_rate=lr, **options)
+
+
+def _default_output_activation(dataset_config):
+    if dataset_config.name not in IMAGE_DATASETS:
+        return "linear"
+    lo, hi = dataset_config.value_range
+    if (lo, hi) == (0.0, 1.0):
+        return "sigmoid"
+    if (lo, hi) == (-1.0, 1.0):
+        return "tanh"
+    return "linear"
+
+
+def build_networks(config):
+    """``(generator, discriminator)`` sized for the configured data."""
+    shape = example_shape(config.dataset)
+    g_kwargs = config.generator.kwargs()
+    builder = networks.GENERATORS[config.generator.name]
+    if (
+        "output_activation" not in g_kwargs
+        and "output_activation" in inspect.signature(builder).parameters
+    ):
+        g_kwargs["output_activation"] = _default_output_activation(config.dataset)
+    generator = networks.build(
+        "generator",
+        config.generator.name,
+        latent_dim=config.latent_dim,
+        output_shape=shape,
+        **g_kwargs,
+    )
+    discriminator = networks.build(
+        "discriminator",
+        config.discriminator.name,
+        input_shape=shape,
+        **config.discriminator.kwargs(),
+    )
+    return generator, discriminator
+
+
+def build_model(config):
+    """The configured adversarial model, compiled."""
+    keras.utils.set_random_seed(config.training.seed)
+    generator, discriminator = build_networks(config)
+    model = MODELS[config.model](
+        generator,
+        discriminator,
+        latent_dim=config.latent_dim,
+        noise=config.noise,
+        seed=config.training.seed,
+    )
+    model.compile(
+        d_optimizer=build_optimizer(config.d_optimizer),
+        g_optimizer=build_optimizer(config.g_optimizer),
+        generator_loss=config.training.generator_loss,
+        d_steps=config.training.d_steps,
+        jit_compile=config.training.jit_compile,
+        steps_per_execution=config.training.steps_per_execution,
+    )
+    return model
+
+
+def build_dataset(config):
+    """The training pipeline, batched at ``batch_size * d_steps`` (one fit step =
+    ``d_steps`` discriminator minibatches of ``batch_size``)."""
+    d = config.dataset
+    t = config.training
+    return load_dataset(
+        d.name,
+        split=d.split,
+        batch_size=t.batch_size * t.d_steps,
+        value_range=d.value_range,
+        with_labels=d.with_labels,
+        seed=t.seed,
+        source=d.source,
+        num_examples=d.num_examples,
+        **d.params,
+    )
+
+
+def build_callbacks(config):
+    logdir = config.logging.logdir
+    return [
+        keras.callbacks.TensorBoard(logdir),
+        SampleGrid(
+            logdir,
+            num_samples=config.logging.num_samples,
+            every=config.logging.sample_every,
+            png_dir=os.path.join(logdir, "samples") if config.logging.png else None,
+            value_range=config.dataset.value_range,
+        ),
+    ]
+
+
+def train(config, callbacks=()):
+    """Train as configured; save ``<logdir>/model.keras``; return a :class:`TrainResult`."""
+    model = build_model(config)
+    dataset = build_dataset(config)
+    if config.training.steps_per_epoch:
+        dataset = dataset.repeat()
+    logdir = config.logging.logdir
+    os.makedirs(logdir, exist_ok=True)
+    history = model.fit(
+        dataset,
+        epochs=config.training.epochs,
+        steps_per_epoch=config.training.steps_per_epoch,
+        callbacks=build_callbacks(config) + list(callbacks),
+        verbose=config.training.verbose,
+    )
+    model_path = os.path.join(logdir, "model.keras")
+    atomic_save_model(model, model_path)
+    return TrainResult(model, history.history, logdir, model_path)

@@ -1,0 +1,58 @@
+"""keras-gan: Generative Adversarial Nets for Keras 3, real, measurable and servable."""
+
+import os
+import re
+
+from setuptools import find_packages, setup
+
+HERE = os.path.dirname(os.path.abspath(__file__))
+
+
+def read(*parts):
+    with open(os.path.join(HERE, *parts), encoding="utf-8") as f:
+        return f.read()
+
+
+VERSION = re.search(r'__version__ = "([^"]+)"', read("keras_gan", "__init__.py")).group(1)
+
+setup(
+    name="keras-gan",
+    version=VERSION,
+    description="Generative Adversarial Nets for Keras 3: train with fit, measure, export, serve.",
+    long_description=read("README.md"),
+    long_description_content_type="text/markdown",
+    license="Apache-2.0",
+    python_requires=">=3.10,<3.14",
+    packages=find_packages(include=["keras_gan", "keras_gan.*"]),
+    package_data={"keras_gan": ["configs/*.yaml"]},
+    install_requires=[
+        "tensorflow~=2.21.0",
+        "keras>=3.15,<4",
+        "tensorflow-datasets>=4.9,<5",
+        # tensorflow-datasets 4.9.x imports it without declaring it.
+        "importlib_resources>=5",
+        "tensorboard~=2.21",
+        "tensorflow-serving-api~=2.21",
+        "numpy>=1.26,<3",
+        "mlxtend>=0.23,<1",
+        "pillow>=10,<13",
+        "pyyaml>=6,<7",
+        "pydantic>=2.6,<3",
+    ],
+    extras_require={
+        "test": [
+            "pytest>=8,<10",
+            "pytest-timeout>=2.3,<3",
+            "hypothesis>=6.100,<7",
+            "scipy>=1.11,<2",
+        ],
+        "lint": ["ruff>=0.6"],
+        "gpu": ["tensorflow[and-cuda]~=2.21.0"],
+    },
+    entry_points={"console_scripts": ["keras-gan=keras_gan.cli:main"]},
+    classifiers=[
+        "Programming Language :: Python :: 3",
+        "Framework :: TensorFlow",
+        "Topic :: Scientific/Engineering :: Artificial Intelligence",
+    ],
+)
