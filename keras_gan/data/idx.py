@@ -7,6 +7,7 @@ big-endian int32 sizes, then the data. Files may be gzip-compressed.
 
 from __future__ import annotations
 
+import functools
 import gzip
 import os
 
@@ -59,12 +60,23 @@ def find_idx_pair(directory, split):
     return tuple(found)
 
 
+@functools.lru_cache(maxsize=8)
+def _read_idx_cached(path, mtime_ns, size):
+    array = read_idx(path)
+    array.flags.writeable = False
+    return array
+
+
 def load_idx_split(directory, split):
-    """``(images uint8 [n, 28, 28], labels uint8 [n])`` of ``split`` from ``directory``."""
+    """``(images uint8 [n, 28, 28], labels uint8 [n])`` of ``split`` from ``directory``.
+
+    Decoded files are cached in memory (read-only, keyed by path, size and
+    modification time), so loading several splits or slices decodes once.
+    """
     pair = find_idx_pair(directory, split)
     if pair is None:
         raise FileNotFoundError(f"no IDX files for split {split!r} in {directory}")
-    images, labels = (read_idx(p) for p in pair)
+    images, labels = (_read_idx_cached(p, os.stat(p).st_mtime_ns, os.stat(p).st_size) for p in pair)
     if images.ndim != 3 or labels.ndim != 1 or len(images) != len(labels):
         raise IDXFormatError(
             f"{directory}: images {images.shape} and labels {labels.shape} do not match."

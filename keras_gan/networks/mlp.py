@@ -105,10 +105,15 @@ def maxout_discriminator(
 def mlp_discriminator(
     input_shape=(2,),
     hidden=(512, 512, 512),
-    activation="relu",
+    activation="leaky_relu",
     name="discriminator",
 ):
-    """A plain ReLU MLP critic/discriminator with one logit output (toy data)."""
+    """An MLP critic/discriminator with one logit output (toy data).
+
+    The default activation is leaky ReLU (slope 0.2, as in DCGAN's
+    discriminator): with plain ReLU a discriminator on un-centred data easily
+    ends with dead units and a constant output, which stops the game.
+    """
     input_shape = _as_shape(input_shape, "input_shape")
     x = keras.Input(input_shape, name="x")
     h = keras.layers.Flatten(name="flatten")(x) if len(input_shape) > 1 else x
