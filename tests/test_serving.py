@@ -11,6 +11,8 @@ import concurrent.futures
 import json
 import re
 import shutil
+import socket
+import time
 import types
 
 import grpc
@@ -652,6 +654,29 @@ def test_concurrent_rest_and_grpc_requests_are_answered_correctly(served, gan):
     assert len(results) == len(jobs)
     for seed, images in results:
         np.testing.assert_allclose(images, expected[seed], atol=1e-6)
+
+
+def test_slow_clients_do_not_block_the_others(served):
+    """Connections that send half a request and stall hold no worker."""
+    stalled = []
+    try:
+        for _ in range(16):
+            sock = socket.create_connection(("127.0.0.1", served.rest_port), timeout=10)
+            sock.sendall(
+                b"POST /v1/models/mnist_gan:predict HTTP/1.1\r\nHost: x\r\n"
+                b'Content-Length: 100000\r\n\r\n{"instances": [[0.1, '
+            )
+            stalled.append(sock)
+        start = time.monotonic()
+        for _ in range(3):
+            assert_still_serving(served)
+        with GrpcSampleClient(served.grpc_target, model="mnist_gan") as client:
+            assert client.sample(2, seed=0).shape == (2, 28, 28, 1)
+        assert time.monotonic() - start < 30
+    finally:
+        for sock in stalled:
+            sock.close()
+    assert_still_serving(served)
 
 
 # ---------------------------------------------------------------- CLI sample
