@@ -106,6 +106,23 @@ def summarize_metadata(name, version, signature_def_map, keras_gan):
     return summary
 
 
+def _parse_json(content):
+    """orjson when installed (about twice as fast on image batches); the
+    standard parser for what orjson refuses, such as TF Serving's NaN tokens."""
+    try:
+        import orjson
+
+        return orjson.loads(content)
+    except ImportError:
+        pass
+    except ValueError:
+        pass
+    try:
+        return json.loads(content)
+    except ValueError:
+        return None
+
+
 class _Client:
     """What both transports share: sample/generate on top of ``predict``."""
 
@@ -211,10 +228,7 @@ class SampleClient(_Client):
             )
         except self._requests.RequestException as e:
             raise ServingError("UNAVAILABLE", f"cannot reach {self.url}: {e}") from None
-        try:
-            body = response.json()
-        except ValueError:
-            body = None
+        body = _parse_json(response.content)
         if response.status_code != 200:
             message = body.get("error") if isinstance(body, dict) else None
             raise ServingError.from_http(
