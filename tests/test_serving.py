@@ -257,6 +257,14 @@ def test_rest_sample_is_deterministic_per_seed_and_equals_model_sample(served, g
 BAD_REST = [
     # (what, method, path, body (obj, or bytes sent raw), status, message pattern)
     ("malformed JSON", "POST", ":predict", b'{"instances": [1, 2', 400, "Malformed JSON"),
+    (
+        "a 5000-digit number",
+        "POST",
+        ":predict",
+        b'{"instances": [' + b"9" * 5000 + b"]}",
+        400,
+        "Malformed JSON.*digits",
+    ),
     ("not UTF-8", "POST", ":predict", b"\xff\xfe{}", 400, "not UTF-8"),
     ("empty body", "POST", ":predict", b"", 400, "body is empty"),
     ("JSON array body", "POST", ":predict", [1, 2], 400, "must be a JSON object"),
@@ -654,6 +662,32 @@ def test_concurrent_rest_and_grpc_requests_are_answered_correctly(served, gan):
     assert len(results) == len(jobs)
     for seed, images in results:
         np.testing.assert_allclose(images, expected[seed], atol=1e-6)
+
+
+@pytest.mark.parametrize(
+    "raw",
+    [
+        b"GARBAGE\r\n\r\n",
+        b"GET /" + b"a" * 10_000 + b" HTTP/1.1\r\nHost: x\r\n\r\n",
+        b"GET /v1/models/mnist_gan HTTP/1.1\r\nHost: x\r\nX: " + b"a" * 10_000 + b"\r\n\r\n",
+        b"POST /v1/models/mnist_gan:predict HTTP/1.1\r\nHost: x\r\nContent-Length: -5\r\n\r\n",
+    ],
+    ids=["bad request line", "long path", "long header", "negative length"],
+)
+def test_malformed_http_gets_a_json_400(served, raw):
+    with socket.create_connection(("127.0.0.1", served.rest_port), timeout=30) as sock:
+        sock.sendall(raw)
+        answer = b""
+        while b"\r\n\r\n" not in answer or not answer.rstrip().endswith(b"}"):
+            chunk = sock.recv(65536)
+            if not chunk:
+                break
+            answer += chunk
+    head, _, body = answer.partition(b"\r\n\r\n")
+    assert head.split(b"\r\n")[0].split(b" ")[1] == b"400", answer[:300]
+    assert b"application/json" in head
+    assert json.loads(body)["error"].startswith("Bad HTTP request")
+    assert_still_serving(served)
 
 
 def test_slow_clients_do_not_block_the_others(served):

@@ -42,6 +42,7 @@ PREDICT_RE = re.compile(
 )
 STATUS_RE = re.compile(r"/v1/models(?:/([^/:]+))?" + _VERSION_OR_LABEL + r"(?:/(metadata))?", re.I)
 _MAX_INT64 = 2**63 - 1
+_DIGITS = re.compile(r"[0-9]{1,30}")
 
 
 def json_response(body, status=200):
@@ -56,7 +57,7 @@ def error_response(status, message):
 def _version(text):
     if text is None:
         return None
-    if not text.isdigit() or int(text) > _MAX_INT64:
+    if not _DIGITS.fullmatch(text) or int(text) > _MAX_INT64:
         raise invalid(f"Failed to convert version: {text} to numeric.")
     return int(text)
 
@@ -72,10 +73,10 @@ def parse_body(body):
         raise invalid("The request body is not UTF-8 text; send a JSON object.") from None
     try:
         request = json.loads(text)
-    except json.JSONDecodeError as e:
-        raise invalid(f"Malformed JSON in the request body: {e}.") from None
     except RecursionError:
         raise invalid("Malformed JSON in the request body: nested too deeply.") from None
+    except ValueError as e:  # JSONDecodeError, or an integer with too many digits
+        raise invalid(f"Malformed JSON in the request body: {e}.") from None
     if not isinstance(request, dict):
         raise invalid(
             "The request body must be a JSON object such as "
@@ -263,6 +264,37 @@ class RestApi:
         except Exception as e:  # a bug: log it, answer 500 without a traceback
             logger.exception("unexpected error on %s %s", request.method, request.path)
             return error_response(500, f"Internal error: {type(e).__name__}")
+
+
+def install_json_protocol_errors():
+    """Answer malformed HTTP as JSON too.
+
+    aiohttp answers a request it cannot parse (a bad request line, a header over
+    8 KiB) itself, before any handler or middleware runs, in plain text and with
+    a logged traceback. In this server process those answers become
+    ``{"error": "Bad HTTP request: ..."}`` with the same 4xx status, and the
+    tracebacks are not logged (handler errors are logged by the middleware).
+    """
+    from http import HTTPStatus
+
+    from aiohttp import web_protocol
+
+    original = web_protocol.RequestHandler.handle_error
+    if getattr(original, "_keras_gan_json", False):
+        return
+
+    def handle_error(self, request, status=500, exc=None, message=None):
+        response = original(self, request, status, exc, message)
+        if status >= 500 or not isinstance(response, web.Response):
+            return response
+        detail = (message or HTTPStatus(status).phrase).strip().splitlines()[0][:200]
+        replaced = error_response(status, f"Bad HTTP request: {detail}")
+        replaced.force_close()
+        return replaced
+
+    handle_error._keras_gan_json = True
+    web_protocol.RequestHandler.handle_error = handle_error
+    logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
 
 
 def make_app(registry, limits, executor, max_request_bytes, timeout_seconds=30.0):

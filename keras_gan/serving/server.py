@@ -78,7 +78,7 @@ async def _serve_async(options, registry, ready=None):
 
     from keras_gan.serving.grpc_service import add_services
     from keras_gan.serving.predict import Limits
-    from keras_gan.serving.rest import make_app
+    from keras_gan.serving.rest import install_json_protocol_errors, make_app
 
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
@@ -111,6 +111,7 @@ async def _serve_async(options, registry, ready=None):
     try:
         await grpc_server.start()
         if options.rest_api_port:
+            install_json_protocol_errors()
             app = make_app(
                 registry,
                 limits,
