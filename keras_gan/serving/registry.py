@@ -30,7 +30,7 @@ import tensorflow as tf
 from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2, prediction_log_pb2
 
-from keras_gan.serving.errors import ServingError, invalid, not_found
+from keras_gan.serving.errors import invalid, not_found
 from keras_gan.serving.tensors import TensorSpec, tensor_proto_to_array
 
 logger = logging.getLogger("keras_gan.serving")
@@ -425,4 +425,4 @@ class ModelRegistry:
         return None
 
 
-__all__ = ["ModelRegistry", "LoadedVersion", "Signature", "LoadError", "ServingError"]
+__all__ = ["ModelRegistry", "LoadedVersion", "Signature", "LoadError", "load_version"]

@@ -31,6 +31,7 @@ _DTYPES = {
     types_pb2.DT_UINT16: (np.dtype(np.uint16), "int_val"),
     types_pb2.DT_BOOL: (np.dtype(np.bool_), "bool_val"),
 }
+_MAX_ELEMENTS_PER_ROW = 1 << 20
 _ENUM_OF_NUMPY = {np_dtype: enum for enum, (np_dtype, _) in _DTYPES.items()}
 
 
@@ -86,9 +87,12 @@ def check_shape(spec, shape, max_batch):
     """Raise INVALID_ARGUMENT unless ``shape`` fits ``spec``; a free leading
     (batch) dimension must be in ``[1, max_batch]``."""
     shape = tuple(int(d) for d in shape)
-    if spec.shape is None:
-        if math.prod(shape) > max_batch * 1_000_000:
-            raise invalid(f"input {spec.name!r} is too large: shape {list(shape)}.")
+    if spec.shape is None:  # unknown rank (not in exported generators): bound the size
+        if math.prod(shape) > max_batch * _MAX_ELEMENTS_PER_ROW:
+            raise invalid(
+                f"input {spec.name!r} is too large: shape {list(shape)} has more than "
+                f"{max_batch * _MAX_ELEMENTS_PER_ROW} elements."
+            )
         return shape
     if len(shape) != len(spec.shape):
         what = "a scalar" if not shape else f"shape {list(shape)}"
