@@ -38,6 +38,12 @@ setup(
         "pillow>=10,<13",
         "pyyaml>=6,<7",
         "pydantic>=2.6,<3",
+        # keras-gan serve: REST (aiohttp), gRPC (grpcio), fast JSON responses (orjson);
+        # the REST client (requests).
+        "aiohttp>=3.9,<4",
+        "grpcio>=1.60,<2",
+        "orjson>=3.9,<4",
+        "requests>=2.31,<3",
     ],
     extras_require={
         "test": [

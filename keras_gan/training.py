@@ -164,7 +164,9 @@ def build_callbacks(config):
 
 
 def train(config, callbacks=()):
-    """Train as configured; save ``<logdir>/model.keras``; return a :class:`TrainResult`."""
+    """Train as configured; save ``<logdir>/model.keras``; when ``export.base_dir`` is
+    set, export the generator as its next SavedModel version (see
+    :func:`keras_gan.export.export_generator`); return a :class:`TrainResult`."""
     model = build_model(config)
     dataset = build_dataset(config)
     if config.training.steps_per_epoch:
@@ -180,4 +182,14 @@ def train(config, callbacks=()):
     )
     model_path = os.path.join(logdir, "model.keras")
     atomic_save_model(model, model_path)
-    return TrainResult(model, history.history, logdir, model_path)
+    export_path = None
+    if config.export.base_dir:
+        from keras_gan.export import export_generator
+
+        export_path = export_generator(
+            model,
+            config.export.base_dir,
+            value_range=config.dataset.value_range,
+            training_config=config.model_dump(mode="json"),
+        )
+    return TrainResult(model, history.history, logdir, model_path, export_path)

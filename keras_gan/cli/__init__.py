@@ -14,7 +14,7 @@ import os
 import sys
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("train",)
+COMMANDS = ("train", "export", "serve", "sample")
 
 
 class CommandError(Exception):
@@ -33,6 +33,19 @@ def build_parser():
     return parser
 
 
+def _loaded_user_errors():
+    """User-error classes of modules the command imported (a command such as
+    ``serve`` never imports the data or config modules just for this)."""
+    found = []
+    for module, name in (
+        ("keras_gan.config", "ConfigError"),
+        ("keras_gan.data.sources", "DataUnavailableError"),
+    ):
+        if module in sys.modules:
+            found.append(getattr(sys.modules[module], name))
+    return tuple(found)
+
+
 def _quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
@@ -45,12 +58,9 @@ def main(argv=None):
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
-    from keras_gan.config import ConfigError
-    from keras_gan.data.sources import DataUnavailableError
-
     try:
         return args.func(args) or 0
-    except (CommandError, ConfigError, DataUnavailableError, ValueError, FileNotFoundError) as e:
+    except (CommandError, ValueError, FileNotFoundError, *_loaded_user_errors()) as e:
         print(f"keras-gan {args.command}: error: {e}", file=sys.stderr)
         return 2
     except KeyboardInterrupt:

@@ -1,0 +1,67 @@
+"""``keras-gan sample``: ask a serving endpoint for samples and write a PNG grid."""
+
+from __future__ import annotations
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "sample",
+        help="query a TF Serving endpoint (REST or gRPC) and save a grid of samples",
+        description="Draw samples from a served generator (the real TensorFlow Serving or "
+        "keras-gan serve) and write them as a PNG grid. --server http://host:8501 talks REST; "
+        "grpc://host:8500 or host:8500 talks gRPC.",
+    )
+    p.add_argument("--server", default="http://localhost:8501", help="endpoint URL")
+    p.add_argument("--model", default="default", help="model name on the server")
+    p.add_argument("-n", "--num-samples", type=int, default=64, help="number of samples")
+    p.add_argument("--seed", type=int, help="seed (default: a random one, printed)")
+    p.add_argument("--version", type=int, help="model version (default: the newest)")
+    p.add_argument("--labels", type=int, nargs="+", help="class label(s) for a conditional model")
+    p.add_argument("--out", default="samples.png", help="output PNG (default samples.png)")
+    p.add_argument("--ncols", type=int, help="grid columns (default: a square)")
+    p.add_argument(
+        "--value-range",
+        type=float,
+        nargs=2,
+        metavar=("LOW", "HIGH"),
+        help="data range to map to pixels (default: from the model metadata, else 0 1)",
+    )
+    p.add_argument("--timeout", type=float, default=60.0, help="seconds per request")
+    p.set_defaults(func=run)
+
+
+def run(args):
+    import numpy as np
+
+    from keras_gan.cli import CommandError
+    from keras_gan.images import samples_to_image, save_png
+    from keras_gan.serving import ServingError, connect
+
+    if args.num_samples < 1:
+        raise CommandError(f"-n must be >= 1; got {args.num_samples}.")
+    seed = args.seed
+    if seed is None:
+        seed = int(np.random.default_rng().integers(0, 2**31 - 1))
+    labels = None
+    if args.labels:
+        labels = args.labels[0] if len(args.labels) == 1 else args.labels
+        if len(args.labels) not in (1, args.num_samples):
+            raise CommandError(
+                f"--labels needs one label or one per sample ({args.num_samples}); "
+                f"got {len(args.labels)}."
+            )
+    client = connect(args.server, model=args.model, timeout=args.timeout)
+    try:
+        value_range = args.value_range
+        if value_range is None:
+            value_range = client.metadata(args.version).get("value_range") or (0.0, 1.0)
+        images = client.sample(args.num_samples, seed=seed, version=args.version, labels=labels)
+    except ServingError as e:
+        raise CommandError(f"{args.server}: {e.code}: {e.message}") from None
+    finally:
+        client.close()
+    save_png(samples_to_image(images, value_range, ncols=args.ncols), args.out)
+    print(
+        f"Wrote {len(images)} samples of shape {list(images.shape[1:])} (seed {seed}) to {args.out}"
+    )
+    return 0

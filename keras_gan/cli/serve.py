@@ -1,0 +1,116 @@
+"""``keras-gan serve``: the embedded TF-Serving-compatible server (REST + gRPC).
+
+Takes TensorFlow Serving's flag names, so a ``tensorflow_model_server`` command
+line works unchanged::
+
+    keras-gan serve --model_name=mnist_gan --model_base_path=saved_models/mnist_gan
+    keras-gan serve --model_config_file=serving/models.config --port=8500 --rest_api_port=8501
+
+It imports no training code.
+"""
+
+from __future__ import annotations
+
+import logging
+
+DEFAULT_MAX_REQUEST_BYTES = 16 * 1024 * 1024
+
+
+def register(subparsers):
+    p = subparsers.add_parser(
+        "serve",
+        help="serve exported generators over REST and gRPC (TF Serving's API)",
+        description="A TensorFlow-Serving-compatible model server for exported generators: "
+        "TF Serving's REST and gRPC APIs, its flag names and its versioned directory layout. "
+        "New versions are picked up without restart.",
+    )
+    p.add_argument("--port", type=int, default=8500, help="gRPC port (default 8500; 0: any)")
+    p.add_argument(
+        "--rest_api_port",
+        type=int,
+        default=8501,
+        help="REST port (default 8501; 0 disables REST, as in TF Serving)",
+    )
+    p.add_argument(
+        "--host", default="0.0.0.0", help="address to bind (default 0.0.0.0, all interfaces)"
+    )
+    p.add_argument("--model_name", default="default", help="name of the single model served")
+    p.add_argument("--model_base_path", help="directory of the model's numbered versions")
+    p.add_argument(
+        "--model_config_file",
+        help="a ModelServerConfig text file (model_config_list) instead of the two flags above",
+    )
+    p.add_argument(
+        "--file_system_poll_wait_seconds",
+        type=float,
+        default=1.0,
+        help="seconds between scans for new versions (default 1; <= 0: scan once)",
+    )
+    p.add_argument(
+        "--max_num_samples",
+        type=int,
+        default=1024,
+        help="largest num_samples / batch of z per request (default 1024)",
+    )
+    p.add_argument(
+        "--max_request_bytes",
+        type=int,
+        default=DEFAULT_MAX_REQUEST_BYTES,
+        help=f"largest request body or gRPC message (default {DEFAULT_MAX_REQUEST_BYTES})",
+    )
+    p.add_argument(
+        "--num_request_threads",
+        type=int,
+        default=4,
+        help="threads that decode and run requests (default 4)",
+    )
+    p.add_argument(
+        "--rest_api_timeout_in_ms",
+        type=int,
+        default=30000,
+        help="REST request timeout (default 30000; <= 0: none)",
+    )
+    p.add_argument("--tensorflow_intra_op_parallelism", type=int, default=0)
+    p.add_argument("--tensorflow_inter_op_parallelism", type=int, default=0)
+    p.set_defaults(func=run)
+
+
+def run(args):
+    from keras_gan.cli import CommandError
+    from keras_gan.serving.config import ModelConfigError, from_flags, load_model_config
+
+    try:
+        if args.model_config_file:
+            if args.model_base_path:
+                raise CommandError(
+                    "pass either --model_config_file or --model_base_path, not both."
+                )
+            models = load_model_config(args.model_config_file)
+        else:
+            models = from_flags(args.model_name, args.model_base_path)
+    except ModelConfigError as e:
+        raise CommandError(str(e)) from None
+
+    from keras_gan.serving.server import ServeError, ServerOptions, serve
+
+    try:
+        options = ServerOptions(
+            models=models,
+            host=args.host,
+            port=args.port,
+            rest_api_port=args.rest_api_port,
+            file_system_poll_wait_seconds=args.file_system_poll_wait_seconds,
+            max_num_samples=args.max_num_samples,
+            max_request_bytes=args.max_request_bytes,
+            num_request_threads=args.num_request_threads,
+            rest_api_timeout_in_ms=args.rest_api_timeout_in_ms,
+            tensorflow_intra_op_parallelism=args.tensorflow_intra_op_parallelism,
+            tensorflow_inter_op_parallelism=args.tensorflow_inter_op_parallelism,
+        )
+    except ValueError as e:
+        raise CommandError(str(e)) from None
+    logging.getLogger("keras_gan.serving").setLevel(logging.INFO)
+    try:
+        return serve(options)
+    except ServeError as e:
+        raise CommandError(str(e)) from None

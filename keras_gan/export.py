@@ -1,0 +1,479 @@
+"""Export a trained generator as a versioned SavedModel that TensorFlow Serving loads.
+
+:func:`export_generator` writes ``base_dir/<version>/`` (tag ``serve``), the layout
+TF Serving (and ``keras-gan serve``) polls, with two signatures:
+
+``serving_default``
+    input ``z`` float32 ``[batch, latent_dim]`` -> output ``images`` float32
+    ``[batch, *data_shape]`` in the documented ``value_range``.
+``sample``
+    inputs ``num_samples`` int32 scalar and ``seed`` int64 scalar -> ``images``
+    float32 ``[num_samples, *data_shape]``. The latent vectors are drawn inside
+    the graph with :func:`keras_gan.noise.stateless_latent_noise`, so the same
+    ``(num_samples, seed)`` always gives the same images, and they equal
+    ``model.sample(num_samples, seed=seed)`` in process. The graph refuses
+    ``num_samples`` outside ``[1, max_num_samples]`` (an ``INVALID_ARGUMENT``
+    error, also on the real TF Serving, which therefore never allocates an
+    absurd tensor). Its inputs are scalars, so over REST it is called with the
+    columnar format: ``{"signature_name": "sample", "inputs": {"num_samples": 16,
+    "seed": 0}}`` (the row format, ``instances``, adds a batch dimension).
+
+A conditional model (one with an int attribute ``num_classes``, whose generator
+is called as ``generator([z, labels])``) gets a ``labels`` input, int32, on both
+signatures: ``[batch]`` for ``serving_default`` and ``[num_samples]`` for
+``sample``; labels outside ``[0, num_classes)`` are refused inside the graph.
+
+The metadata (latent size, output shape, value range, prior, model class,
+training config, versions, export time) is stored as the SavedModel asset
+``assets/keras_gan_metadata.json`` and returned by ``keras-gan serve``'s metadata
+endpoint. A TF Serving warm-up file (``assets.extra/tf_serving_warmup_requests``)
+lets the real TF Serving (and ``keras-gan serve``) run each signature once at load.
+
+The write is atomic: the SavedModel is written to a hidden sibling directory
+(``base_dir/.tmp-export-*``, a name TF Serving never loads because it is not
+numeric), synced to disk and renamed to ``base_dir/<version>``, so a polling
+server sees the version complete or not at all. Weights with NaN or Inf are
+refused before anything is written.
+
+This module imports no training code (models, training, data, callbacks).
+
+Example:
+
+```python
+from keras_gan.export import export_generator, read_metadata
+
+path = export_generator(gan, "saved_models/mnist_gan")    # saved_models/mnist_gan/1
+read_metadata(path)["latent_dim"]                          # 100
+```
+"""
+
+from __future__ import annotations
+
+import datetime
+import json
+import math
+import os
+import re
+import shutil
+import tempfile
+import uuid
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_gan.noise import check_noise, stateless_latent_noise
+
+__all__ = [
+    "export_generator",
+    "read_metadata",
+    "list_versions",
+    "next_version",
+    "METADATA_FILENAME",
+    "METADATA_FORMAT",
+    "WARMUP_FILENAME",
+    "DEFAULT_SIGNATURE",
+    "SAMPLE_SIGNATURE",
+    "OUTPUT_KEY",
+]
+
+METADATA_FILENAME = "keras_gan_metadata.json"
+METADATA_FORMAT = "keras_gan.generator.v1"
+WARMUP_FILENAME = "tf_serving_warmup_requests"
+DEFAULT_SIGNATURE = "serving_default"
+SAMPLE_SIGNATURE = "sample"
+OUTPUT_KEY = "images"
+DEFAULT_MAX_NUM_SAMPLES = 1024
+TMP_PREFIX = ".tmp-export-"
+_VERSION_RE = re.compile(r"^[0-9]+$")
+_ACTIVATION_RANGES = {"sigmoid": (0.0, 1.0), "tanh": (-1.0, 1.0)}
+
+
+# --------------------------------------------------------------- versions
+def list_versions(base_dir):
+    """Sorted numeric version numbers under ``base_dir`` (TF Serving's rule:
+    only all-digit directory names are versions)."""
+    if not os.path.isdir(base_dir):
+        return []
+    return sorted(
+        int(name)
+        for name in os.listdir(base_dir)
+        if _VERSION_RE.match(name) and os.path.isdir(os.path.join(base_dir, name))
+    )
+
+
+def next_version(base_dir):
+    """The version :func:`export_generator` picks when not told: max + 1 (or 1)."""
+    versions = list_versions(base_dir)
+    return versions[-1] + 1 if versions else 1
+
+
+def read_metadata(version_dir):
+    """The metadata dict stored in an exported version directory."""
+    path = os.path.join(version_dir, "assets", METADATA_FILENAME)
+    with open(path, encoding="utf-8") as f:
+        return json.load(f)
+
+
+# --------------------------------------------------------------- checks
+def _check_model(model):
+    generator = getattr(model, "generator", None)
+    if not isinstance(generator, keras.Model):
+        raise TypeError(
+            "export_generator needs a model with a keras.Model `generator` attribute "
+            f"(e.g. a keras_gan GAN); got {type(model).__name__}."
+        )
+    latent_dim = getattr(model, "latent_dim", None)
+    if isinstance(latent_dim, bool) or not isinstance(latent_dim, (int, np.integer)):
+        raise TypeError(f"model.latent_dim must be an int; got {latent_dim!r}.")
+    if latent_dim < 1:
+        raise ValueError(f"model.latent_dim must be >= 1; got {latent_dim}.")
+    noise = check_noise(getattr(model, "noise", "normal"))
+    num_classes = getattr(model, "num_classes", None)
+    if num_classes is not None:
+        if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
+            raise TypeError(f"model.num_classes must be an int; got {num_classes!r}.")
+        if num_classes < 1:
+            raise ValueError(f"model.num_classes must be >= 1; got {num_classes}.")
+        num_classes = int(num_classes)
+    return generator, int(latent_dim), noise, num_classes
+
+
+def _check_finite_weights(generator):
+    for weight in generator.weights:
+        values = np.asarray(keras.ops.convert_to_numpy(weight.value))
+        if values.dtype.kind == "f" and not np.isfinite(values).all():
+            bad = int(values.size - np.isfinite(values).sum())
+            raise ValueError(
+                f"Refusing to export: generator weight {weight.path!r} has {bad} NaN/Inf "
+                f"value(s) of {values.size}; the training diverged. Export a checkpoint "
+                "from before the divergence (nothing was written)."
+            )
+
+
+def _check_version(version):
+    if version is None:
+        return None
+    if isinstance(version, bool) or not isinstance(version, (int, np.integer)) or version < 1:
+        raise ValueError(f"version must be an int >= 1 (or None for the next); got {version!r}.")
+    return int(version)
+
+
+def _check_value_range(value_range):
+    try:
+        lo, hi = (float(v) for v in value_range)
+    except (TypeError, ValueError):
+        raise ValueError(f"value_range must be (low, high); got {value_range!r}.") from None
+    if not (math.isfinite(lo) and math.isfinite(hi) and lo < hi):
+        raise ValueError(f"value_range must be finite with low < high; got {value_range!r}.")
+    return [lo, hi]
+
+
+def infer_value_range(generator):
+    """The generator's output range from its last activation: sigmoid -> (0, 1),
+    tanh -> (-1, 1); ``None`` when it cannot be told (e.g. linear)."""
+    for layer in reversed(generator.layers):
+        activation = getattr(layer, "activation", None)
+        if activation is None:
+            continue  # Reshape, Flatten, ...: look further back
+        try:
+            name = keras.activations.serialize(activation)
+        except Exception:  # a custom callable
+            return None
+        if isinstance(name, dict):
+            name = name.get("config", name.get("class_name"))
+        return _ACTIVATION_RANGES.get(name if isinstance(name, str) else None)
+    return None
+
+
+# --------------------------------------------------------------- the graph
+class _ExportedGenerator(tf.Module):
+    """The generator plus the signature functions, as a trackable module."""
+
+    def __init__(self, generator, latent_dim, noise, num_classes, max_num_samples):
+        super().__init__(name="keras_gan_generator")
+        self.generator = generator
+        self._latent_dim = latent_dim
+        self._noise = noise
+        self._num_classes = num_classes
+        self._max_num_samples = max_num_samples
+
+    def _check_labels(self, labels, batch):
+        n = tf.constant(self._num_classes, tf.int32)
+        return [
+            tf.debugging.assert_equal(
+                tf.shape(labels)[0],
+                batch,
+                message="labels must have one entry per generated sample",
+            ),
+            tf.debugging.assert_non_negative(labels, message="labels must be >= 0"),
+            tf.debugging.assert_less(
+                labels, n, message=f"labels must be < num_classes = {self._num_classes}"
+            ),
+        ]
+
+    def _generate(self, z, labels=None):
+        inputs = z if labels is None else [z, labels]
+        images = self.generator(inputs, training=False)
+        return {OUTPUT_KEY: tf.identity(tf.cast(images, tf.float32), name=OUTPUT_KEY)}
+
+    def build_signatures(self):
+        latent_dim = self._latent_dim
+        z_spec = tf.TensorSpec([None, latent_dim], tf.float32, name="z")
+        n_spec = tf.TensorSpec([], tf.int32, name="num_samples")
+        seed_spec = tf.TensorSpec([], tf.int64, name="seed")
+        labels_spec = tf.TensorSpec([None], tf.int32, name="labels")
+
+        def from_z(z, labels=None):
+            z = tf.debugging.check_numerics(z, "z must be finite (it has NaN or Inf)")
+            checks = [] if labels is None else self._check_labels(labels, tf.shape(z)[0])
+            with tf.control_dependencies(checks):
+                z = tf.identity(z)
+                labels = None if labels is None else tf.identity(labels)
+            return self._generate(z, labels)
+
+        def from_seed(num_samples, seed, labels=None):
+            checks = [
+                tf.debugging.assert_greater_equal(
+                    num_samples, 1, message="num_samples must be >= 1"
+                ),
+                tf.debugging.assert_less_equal(
+                    num_samples,
+                    self._max_num_samples,
+                    message=f"num_samples must be <= {self._max_num_samples}",
+                ),
+            ]
+            if labels is not None:
+                checks += self._check_labels(labels, num_samples)
+            with tf.control_dependencies(checks):
+                # Nothing is drawn or generated before the checks passed.
+                z = stateless_latent_noise(num_samples, latent_dim, seed, self._noise)
+                labels = None if labels is None else tf.identity(labels)
+            return self._generate(z, labels)
+
+        if self._num_classes is None:
+            serving_default = tf.function(from_z, input_signature=[z_spec])
+
+            def from_seed_unconditional(num_samples, seed):
+                return from_seed(num_samples, seed)
+
+            sample = tf.function(from_seed_unconditional, input_signature=[n_spec, seed_spec])
+        else:
+            serving_default = tf.function(from_z, input_signature=[z_spec, labels_spec])
+            sample = tf.function(from_seed, input_signature=[n_spec, seed_spec, labels_spec])
+        # Tracked as attributes too, so the loaded object offers them as methods.
+        self.serving_default = serving_default
+        self.sample = sample
+        return {DEFAULT_SIGNATURE: serving_default, SAMPLE_SIGNATURE: sample}
+
+
+# --------------------------------------------------------------- files
+def _fsync_tree(root):
+    for dirpath, _, filenames in os.walk(root):
+        for name in filenames:
+            fd = os.open(os.path.join(dirpath, name), os.O_RDONLY)
+            try:
+                os.fsync(fd)
+            finally:
+                os.close(fd)
+        _fsync_dir(dirpath)
+
+
+def _fsync_dir(path):
+    try:
+        fd = os.open(path, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(fd)
+    except OSError:  # some file systems do not sync directories
+        pass
+    finally:
+        os.close(fd)
+
+
+def _write_warmup(path, latent_dim, num_classes):
+    """TF Serving's warm-up file: one PredictionLog per signature."""
+    from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
+
+    requests = []
+    z = {"z": tf.make_tensor_proto(np.zeros((1, latent_dim), np.float32))}
+    sample = {
+        "num_samples": tf.make_tensor_proto(np.int32(1)),
+        "seed": tf.make_tensor_proto(np.int64(0)),
+    }
+    if num_classes is not None:
+        z["labels"] = sample["labels"] = tf.make_tensor_proto(np.zeros([1], np.int32))
+    for signature, inputs in ((DEFAULT_SIGNATURE, z), (SAMPLE_SIGNATURE, sample)):
+        request = predict_pb2.PredictRequest(
+            model_spec=model_pb2.ModelSpec(signature_name=signature), inputs=inputs
+        )
+        requests.append(
+            prediction_log_pb2.PredictionLog(
+                predict_log=prediction_log_pb2.PredictLog(request=request)
+            )
+        )
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    with tf.io.TFRecordWriter(path) as writer:
+        for log in requests:
+            writer.write(log.SerializeToString())
+
+
+def _json_default(value):
+    if isinstance(value, np.generic):
+        return value.item()
+    if isinstance(value, (set, tuple)):
+        return list(value)
+    return str(value)
+
+
+def _metadata(
+    model, generator, latent_dim, noise, num_classes, value_range, value_range_source, **extra
+):
+    from keras_gan import __version__
+
+    output_shape = [int(d) for d in generator.output_shape[1:]]
+    return {
+        "format": METADATA_FORMAT,
+        "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
+        "generator": generator.name,
+        "generator_parameters": int(generator.count_params()),
+        "latent_dim": latent_dim,
+        "noise": noise,
+        "num_classes": num_classes,
+        "output_shape": output_shape,
+        "output_dtype": "float32",
+        "value_range": value_range,
+        "value_range_source": value_range_source,
+        "signatures": {
+            DEFAULT_SIGNATURE: {
+                "inputs": {"z": ["float32", [-1, latent_dim]]}
+                | ({"labels": ["int32", [-1]]} if num_classes else {}),
+                "outputs": {OUTPUT_KEY: ["float32", [-1, *output_shape]]},
+            },
+            SAMPLE_SIGNATURE: {
+                "inputs": {"num_samples": ["int32", []], "seed": ["int64", []]}
+                | ({"labels": ["int32", [-1]]} if num_classes else {}),
+                "outputs": {OUTPUT_KEY: ["float32", [-1, *output_shape]]},
+            },
+        },
+        "keras_gan_version": __version__,
+        "tensorflow_version": tf.__version__,
+        "keras_version": keras.__version__,
+        "exported_at": datetime.datetime.now(datetime.timezone.utc).isoformat(),
+        **extra,
+    }
+
+
+# --------------------------------------------------------------- export
+def export_generator(
+    model,
+    base_dir,
+    version=None,
+    value_range=None,
+    training_config=None,
+    max_num_samples=DEFAULT_MAX_NUM_SAMPLES,
+):
+    """Write ``model``'s generator as the SavedModel ``base_dir/<version>/``.
+
+    Args:
+        model: an adversarial model (anything with ``generator``, a
+            ``keras.Model``; ``latent_dim``; optionally ``noise`` and
+            ``num_classes``).
+        base_dir: the model's base path (TF Serving's ``base_path``); created
+            if missing.
+        version: version number (int >= 1); ``None`` takes the largest
+            existing numeric version + 1. An existing version is never
+            overwritten.
+        value_range: ``(low, high)`` of the generated data, stored in the
+            metadata; default: inferred from the generator's output activation
+            (sigmoid: ``(0, 1)``, tanh: ``(-1, 1)``), else ``(0, 1)``.
+        training_config: a JSON-serialisable dict recorded in the metadata
+            (``keras-gan train`` passes its validated config).
+        max_num_samples: the largest ``num_samples`` the ``sample`` signature
+            accepts (guarded inside the graph).
+
+    Returns:
+        The path of the new version directory.
+
+    Raises:
+        ValueError: NaN/Inf weights, a bad argument, or an existing version.
+    """
+    generator, latent_dim, noise, num_classes = _check_model(model)
+    version = _check_version(version)
+    if value_range is not None:
+        value_range, source = _check_value_range(value_range), "given"
+    else:
+        inferred = infer_value_range(generator)
+        value_range = list(inferred or (0.0, 1.0))
+        source = "inferred from the output activation" if inferred else "default"
+    if (
+        isinstance(max_num_samples, bool)
+        or not isinstance(max_num_samples, (int, np.integer))
+        or not 1 <= max_num_samples < 2**31
+    ):
+        raise ValueError(f"max_num_samples must be an int >= 1; got {max_num_samples!r}.")
+    _check_finite_weights(generator)
+    if version is not None and os.path.exists(os.path.join(base_dir, str(version))):
+        raise ValueError(
+            f"Version {version} already exists in {base_dir}; versions are never overwritten. "
+            f"Omit the version to write the next one ({next_version(base_dir)})."
+        )
+
+    os.makedirs(base_dir, exist_ok=True)
+    tmp = os.path.join(base_dir, f"{TMP_PREFIX}{uuid.uuid4().hex}")
+    staging = tempfile.mkdtemp(prefix="keras-gan-meta-")
+    try:
+        module = _ExportedGenerator(generator, latent_dim, noise, num_classes, int(max_num_samples))
+        signatures = module.build_signatures()
+        meta = _metadata(
+            model,
+            generator,
+            latent_dim,
+            noise,
+            num_classes,
+            value_range,
+            source,
+            max_num_samples=int(max_num_samples),
+            training_config=training_config,
+        )
+        meta_path = os.path.join(staging, METADATA_FILENAME)
+        with open(meta_path, "w", encoding="utf-8") as f:
+            json.dump(meta, f, indent=2, sort_keys=True, default=_json_default)
+        module.metadata_file = tf.saved_model.Asset(meta_path)
+        tf.saved_model.save(module, tmp, signatures=signatures)
+        _write_warmup(os.path.join(tmp, "assets.extra", WARMUP_FILENAME), latent_dim, num_classes)
+        _fsync_tree(tmp)
+        return _publish(tmp, base_dir, version)
+    finally:
+        shutil.rmtree(staging, ignore_errors=True)
+        if os.path.exists(tmp):
+            shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _publish(tmp, base_dir, version):
+    """Rename the finished ``tmp`` to ``base_dir/<version>`` (atomic on POSIX).
+
+    Renaming onto an existing non-empty directory fails, so two concurrent
+    exports cannot both claim one version: with ``version=None`` the loser takes
+    the next number.
+    """
+    for _ in range(100):
+        target = os.path.join(
+            base_dir, str(version if version is not None else next_version(base_dir))
+        )
+        if not os.path.exists(target):
+            try:
+                os.rename(tmp, target)
+            except OSError:
+                if not os.path.exists(target):
+                    raise
+            else:
+                _fsync_dir(base_dir)
+                return target
+        # Another export claimed this number first.
+        if version is not None:
+            raise ValueError(
+                f"Version {version} already exists in {base_dir}; versions are never overwritten."
+            )
+    raise RuntimeError(f"Could not claim a new version number in {base_dir}.")

@@ -1,0 +1,137 @@
+"""TF Serving's gRPC services on ``grpc.aio`` with the protos of
+``tensorflow-serving-api``: ``PredictionService.Predict`` and
+``GetModelMetadata``, ``ModelService.GetModelStatus``.
+
+Errors are gRPC statuses with TF Serving's codes (``INVALID_ARGUMENT`` for bad
+input, ``NOT_FOUND`` for an unknown model or version, ``RESOURCE_EXHAUSTED``
+for a message over ``--max_request_bytes``, enforced by gRPC itself). Decoding,
+checking and running happen in the same bounded thread pool as REST.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+
+import grpc
+from tensorflow_serving.apis import (
+    model_service_pb2_grpc,
+    predict_pb2,
+    prediction_service_pb2_grpc,
+)
+
+from keras_gan.serving import predict as core
+from keras_gan.serving.errors import ServingError, invalid
+from keras_gan.serving.tensors import array_to_tensor_proto, tensor_proto_to_array
+
+logger = logging.getLogger("keras_gan.serving")
+
+
+def _spec(model_spec):
+    """``(name, version, label)`` of a request's ``ModelSpec``."""
+    if not model_spec.name:
+        raise invalid("Missing model name in request (model_spec.name).")
+    version = model_spec.version.value if model_spec.HasField("version") else None
+    label = model_spec.version_label or None
+    if version is not None and label is not None:
+        raise invalid(
+            f"Both model version ({version}) and model version label ({label}) cannot be supplied."
+        )
+    return model_spec.name, version, label
+
+
+class _Base:
+    def __init__(self, registry, limits, executor):
+        self.registry = registry
+        self.limits = limits
+        self.executor = executor
+
+    async def _run(self, context, fn, *args):
+        loop = asyncio.get_running_loop()
+        try:
+            return await loop.run_in_executor(self.executor, fn, *args)
+        except ServingError as e:
+            code, message = grpc.StatusCode[e.code], e.message
+        except Exception as e:  # a bug: log it, answer INTERNAL without a traceback
+            logger.exception("unexpected error in %s", getattr(fn, "__name__", fn))
+            code, message = grpc.StatusCode.INTERNAL, f"Internal error: {type(e).__name__}"
+        await context.abort(code, message)
+
+
+class PredictionService(_Base, prediction_service_pb2_grpc.PredictionServiceServicer):
+    """``Predict`` and ``GetModelMetadata``; the other methods answer
+    INVALID_ARGUMENT (a generator has no classify/regress signature)."""
+
+    def _predict(self, request):
+        name, version, label = _spec(request.model_spec)
+
+        def decode(signature, max_batch):
+            core.check_input_names(signature, request.inputs)
+            return {
+                k: tensor_proto_to_array(signature.inputs[k], v, max_batch)
+                for k, v in request.inputs.items()
+            }
+
+        loaded, key, outputs = core.predict(
+            self.registry,
+            self.limits,
+            name,
+            version,
+            label,
+            request.model_spec.signature_name,
+            decode,
+            output_filter=list(request.output_filter),
+        )
+        response = predict_pb2.PredictResponse(
+            model_spec=core.model_spec(name, loaded.version, key)
+        )
+        for k, v in outputs.items():
+            response.outputs[k].CopyFrom(array_to_tensor_proto(v))
+        return response
+
+    def _metadata(self, request):
+        name, version, label = _spec(request.model_spec)
+        return core.metadata_response(
+            self.registry, name, version, label, fields=list(request.metadata_field)
+        )
+
+    async def Predict(self, request, context):
+        return await self._run(context, self._predict, request)
+
+    async def GetModelMetadata(self, request, context):
+        return await self._run(context, self._metadata, request)
+
+    async def _unsupported(self, request, context):
+        await context.abort(
+            grpc.StatusCode.INVALID_ARGUMENT,
+            "Only Predict is supported: the generators served here have no classify or "
+            "regress signatures.",
+        )
+
+    Classify = Regress = MultiInference = _unsupported
+
+
+class ModelService(_Base, model_service_pb2_grpc.ModelServiceServicer):
+    """``GetModelStatus`` (``HandleReloadConfigRequest`` is not supported)."""
+
+    def _status(self, request):
+        name, version, label = _spec(request.model_spec)
+        return core.status_response(self.registry, name, version, label)
+
+    async def GetModelStatus(self, request, context):
+        return await self._run(context, self._status, request)
+
+    async def HandleReloadConfigRequest(self, request, context):
+        await context.abort(
+            grpc.StatusCode.UNIMPLEMENTED,
+            "keras-gan serve does not reload its model config; restart it with the new file.",
+        )
+
+
+def add_services(server, registry, limits, executor):
+    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
+        PredictionService(registry, limits, executor), server
+    )
+    model_service_pb2_grpc.add_ModelServiceServicer_to_server(
+        ModelService(registry, limits, executor), server
+    )
