@@ -14,7 +14,7 @@ import os
 import sys
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("train",)
+COMMANDS = ("train", "evaluate", "figures")
 
 
 class CommandError(Exception):

@@ -36,11 +36,14 @@ which holds for MNIST in ``[0, 1]`` down to sigma ~ 0.07 (measured worst case
 
 Memory. Besides the inputs and the ``n x K`` float64 output (``K`` sigmas),
 the working memory is bounded by :func:`working_memory_bytes`, i.e. about
-``28 B S + w (B + S) d`` bytes for chunk sizes ``B = batch_size``,
+``(w + 24) B S + (w + 8) (B + S) d`` bytes for chunk sizes ``B = batch_size``,
 ``S = sample_batch_size``, dimension ``d`` and ``w`` = 4 (float32) or 8
-(float64) bytes, whatever ``n`` and ``N``: 67 MB at the defaults (1024, 2048)
-for MNIST. Inputs are read chunk by chunk and never copied whole (a float64 or
-uint8 array is converted one chunk at a time).
+(float64) bytes, whatever ``n`` and ``N``: 49 MB at the defaults (1024, 1024)
+for MNIST in float32. That counts the live arrays; the process' resident memory
+grows by up to about 2.5 times as much (allocator caching; measured in
+``benchmarks/parzen_speed.py``), still independent of ``n`` and ``N``. Inputs
+are read chunk by chunk and never copied whole (a float64 or uint8 array is
+converted one chunk at a time).
 
 Speed: 10,000 samples x 10,000 MNIST test digits take about 2 s on 2 CPU cores
 (see ``benchmarks/parzen_speed.py`` and BENCHMARKS.md).
@@ -73,6 +76,7 @@ __all__ = [
     "ParzenResult",
     "ParzenScore",
     "SigmaSelection",
+    "draw_samples",
     "parzen_evaluate",
     "parzen_log_density",
     "parzen_log_likelihood",
@@ -88,7 +92,7 @@ DEFAULT_SIGMAS = tuple(float(s) for s in np.logspace(-1.0, 0.0, 20))
 #: float32 matrix product under ``precision="auto"``.
 FLOAT32_TOLERANCE = 0.01
 DEFAULT_BATCH_SIZE = 1024
-DEFAULT_SAMPLE_BATCH_SIZE = 2048
+DEFAULT_SAMPLE_BATCH_SIZE = 1024
 DEFAULT_NUM_SAMPLES = 10_000
 PRECISIONS = ("auto", "float32", "float64")
 _EPS32 = float(np.finfo(np.float32).eps)
@@ -449,9 +453,7 @@ def draw_samples(source, num_samples=None, seed=0, latent_dim=None, noise=None):
         )
     if num_samples is not None:
         if len(arr) < num_samples:
-            raise ValueError(
-                f"num_samples={num_samples} but only {len(arr)} samples were given."
-            )
+            raise ValueError(f"num_samples={num_samples} but only {len(arr)} samples were given.")
         arr = arr[:num_samples]
     return arr
 
