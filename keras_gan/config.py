@@ -182,6 +182,12 @@ class Config(_Strict):
                     f"{kind}: unknown key(s) {unknown} for network {net.name!r}; "
                     f"allowed: {['name'] + allowed}"
                 )
+        bias = self.generator.kwargs().get("output_bias")
+        if isinstance(bias, str) and bias != networks.DATA_MARGINALS:
+            raise ValueError(
+                f"generator.output_bias: {bias!r} is not allowed; use a number or "
+                f"{networks.DATA_MARGINALS!r} (logit of the training data's mean per output)"
+            )
         return self
 
 

@@ -83,6 +83,14 @@ def _default_output_activation(dataset_config):
     return "linear"
 
 
+def _training_arrays(d):
+    """The configured training examples as one array (for data-dependent initialisation)."""
+    from keras_gan.data import load_arrays
+
+    x, _ = load_arrays(d.name, d.split, d.value_range, d.source, d.num_examples, seed=0, **d.params)
+    return x
+
+
 def build_networks(config):
     """``(generator, discriminator)`` sized for the configured data."""
     shape = example_shape(config.dataset)
@@ -93,6 +101,10 @@ def build_networks(config):
         and "output_activation" in inspect.signature(builder).parameters
     ):
         g_kwargs["output_activation"] = _default_output_activation(config.dataset)
+    if isinstance(g_kwargs.get("output_bias"), str):  # "data_marginals", checked by the config
+        g_kwargs["output_bias"] = networks.output_bias_from_marginals(
+            _training_arrays(config.dataset), g_kwargs.get("output_activation", "sigmoid")
+        )
     generator = networks.build(
         "generator",
         config.generator.name,
