@@ -23,7 +23,7 @@ import os
 import keras
 
 from keras_gan import networks
-from keras_gan.callbacks import SampleGrid
+from keras_gan.callbacks import MomentumSchedule, SampleGrid
 from keras_gan.data import load_dataset
 from keras_gan.data.sources import IMAGE_DATASETS
 from keras_gan.data.toy import toy_distribution
@@ -161,9 +161,20 @@ def build_dataset(config):
     )
 
 
+def schedule_callbacks(config):
+    """Callbacks that change hyper-parameters during training (momentum ramps)."""
+    ramps = {}  # one callback (one retrace per change) for optimizers sharing a ramp
+    for name in ("d_optimizer", "g_optimizer"):
+        cfg = getattr(config, name)
+        if cfg.final_momentum is not None:
+            key = (cfg.final_momentum, cfg.momentum_start_epoch, cfg.momentum_saturate_epoch)
+            ramps.setdefault(key, []).append(name)
+    return [MomentumSchedule(*key, optimizers=tuple(names)) for key, names in ramps.items()]
+
+
 def build_callbacks(config):
     logdir = config.logging.logdir
-    return [
+    return schedule_callbacks(config) + [
         keras.callbacks.TensorBoard(logdir),
         SampleGrid(
             logdir,
