@@ -62,39 +62,32 @@ def test_load_generator_bad_paths(tmp_path):
         load_generator(str(tmp_path / "broken.keras"))
 
 
+def _evaluate_args(model, json_out):
+    return [
+        "evaluate", "--model", model, "--dataset", "mnist", *SPLITS, "--num-samples", "500",
+        "--seed", "4", "--sigmas", *SIGMAS, "--json-out", str(json_out),
+    ]  # fmt: skip
+
+
+@pytest.mark.slow
 @requires_mnist_idx
-def test_evaluate_cli_on_keras_file_and_saved_model(tiny_files, tmp_path):
+def test_evaluate_cli_on_keras_file_and_saved_model(tiny_files, tmp_path, capsys):
+    """The SavedModel through the real console process, the .keras file through main()
+    in-process (the same code path, without a second TensorFlow start-up)."""
     gan, keras_path, base = tiny_files
     x_test, _ = load_arrays("mnist", "test[:300]")
     x_valid, _ = load_arrays("mnist", "train[59700:]")
     expected = parzen_evaluate(
         gan, x_test, x_valid, num_samples=500, sigmas=[float(s) for s in SIGMAS], seed=4
     )
-    results = []
-    for model in (keras_path, base):
-        json_out = tmp_path / f"result_{len(results)}.json"
-        proc = run_cli(
-            "evaluate",
-            "--model",
-            model,
-            "--dataset",
-            "mnist",
-            *SPLITS,
-            "--num-samples",
-            "500",
-            "--seed",
-            "4",
-            "--sigmas",
-            *SIGMAS,
-            "--json-out",
-            str(json_out),
-        )
-        line, json_line = proc.stdout.strip().splitlines()[-2:]
+    outputs = [run_cli(*_evaluate_args(base, tmp_path / "saved.json")).stdout]
+    assert main(_evaluate_args(keras_path, tmp_path / "keras.json")) == 0
+    outputs.append(capsys.readouterr().out)
+    for stdout, name in zip(outputs, ("saved.json", "keras.json")):
+        line, json_line = stdout.strip().splitlines()[-2:]
         assert "Parzen log-likelihood" in line and "nats" in line
         record = json.loads(json_line)
-        assert record == json.loads(json_out.read_text())
-        results.append(record)
-    for record in results:
+        assert record == json.loads((tmp_path / name).read_text())
         assert record["mean"] == pytest.approx(expected.mean, abs=1e-3)
         assert record["stderr"] == pytest.approx(expected.stderr, abs=1e-3)
         assert record["sigma"] == expected.sigma

@@ -11,6 +11,7 @@ from PIL import Image
 from tiny_models import save_tiny_saved_model, tiny_mnist_gan
 
 from keras_gan import figures
+from keras_gan.cli import main
 from keras_gan.images import to_uint8
 from keras_gan.loading import load_generator
 
@@ -99,8 +100,11 @@ def test_write_figures_pngs_and_tensorboard(tmp_path):
     assert tags == {"figures/samples_nearest", "figures/interpolation"}
 
 
+@pytest.mark.slow
 @requires_mnist_idx
-def test_figures_cli_on_keras_file_and_saved_model_without_z(tmp_path):
+def test_figures_cli_on_keras_file_and_saved_model_without_z(tmp_path, capsys):
+    """The .keras file through the real console process; the SavedModel (no z signature:
+    interpolation skipped) through main() in-process."""
     gan = tiny_mnist_gan()
     keras_path = str(tmp_path / "model.keras")
     gan.save(keras_path)
@@ -114,7 +118,11 @@ def test_figures_cli_on_keras_file_and_saved_model_without_z(tmp_path):
     assert "samples_nearest:" in proc.stdout and "interpolation:" in proc.stdout
     assert sorted(os.listdir(tmp_path / "a")) == ["interpolation.png", "samples_nearest.png"]
     assert glob.glob(str(tmp_path / "tb" / "figures" / "events.*"))
-    proc = run_cli("figures", "--model", str(tmp_path / "export"), "--out", str(tmp_path / "b"),
-                   *common)  # fmt: skip
-    assert "interpolation: skipped" in proc.stdout
+    args = ["figures", "--model", str(tmp_path / "export"), "--out", str(tmp_path / "b")]
+    assert main(args + common) == 0
+    assert "interpolation: skipped" in capsys.readouterr().out
     assert os.listdir(tmp_path / "b") == ["samples_nearest.png"]
+    assert (
+        main(["figures", "--model", keras_path, "--out", str(tmp_path / "c"), "--rows", "0"]) == 2
+    )
+    assert "--rows must be >= 1" in capsys.readouterr().err
