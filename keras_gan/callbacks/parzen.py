@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import os
+import time
 
 import keras
 import numpy as np
@@ -95,6 +96,8 @@ class ParzenEvaluation(keras.callbacks.Callback):
         #: ``ParzenResult`` of each evaluation, and the (0-based) epochs evaluated.
         self.results = []
         self.evaluated_epochs = []
+        #: Wall-clock seconds spent evaluating (to subtract from training time).
+        self.seconds = 0.0
         self._writer = None
 
     def evaluate(self):
@@ -113,7 +116,9 @@ class ParzenEvaluation(keras.callbacks.Callback):
         last = self.params.get("epochs") if self.params else None
         if (epoch + 1) % self.every and (last is None or epoch + 1 != last):
             return
+        start = time.perf_counter()
         result = self.evaluate()
+        self.seconds += time.perf_counter() - start
         self.results.append(result)
         self.evaluated_epochs.append(epoch)
         values = dict(zip(LOG_KEYS, (result.mean, result.stderr, result.sigma)))
