@@ -70,6 +70,28 @@ class OptimizerConfig(_Strict):
     #: 1 / 1.000004), never going below ``min_learning_rate``.
     decay_rate: float | None = Field(None, gt=0, le=1)
     min_learning_rate: float = Field(0.0, ge=0)
+    #: Ramp SGD's momentum linearly to this value (paper: 0.7) from epoch
+    #: ``momentum_start_epoch`` to ``momentum_saturate_epoch`` (0-based;
+    #: :class:`keras_gan.callbacks.MomentumSchedule`).
+    final_momentum: float | None = Field(None, ge=0, lt=1)
+    momentum_start_epoch: int = Field(1, ge=0)
+    momentum_saturate_epoch: int = Field(250, ge=1)
+
+    @model_validator(mode="after")
+    def _check_momentum_ramp(self):
+        if self.final_momentum is None:
+            return self
+        if self.name != "sgd" or not self.momentum:
+            raise ValueError(
+                "final_momentum needs name: sgd with a momentum > 0 to start from; "
+                f"got name {self.name!r}, momentum {self.momentum!r}"
+            )
+        if self.momentum_saturate_epoch <= self.momentum_start_epoch:
+            raise ValueError(
+                "momentum_saturate_epoch must be greater than momentum_start_epoch; got "
+                f"{self.momentum_saturate_epoch} <= {self.momentum_start_epoch}"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_options(self):
@@ -182,6 +204,12 @@ class Config(_Strict):
                     f"{kind}: unknown key(s) {unknown} for network {net.name!r}; "
                     f"allowed: {['name'] + allowed}"
                 )
+        bias = self.generator.kwargs().get("output_bias")
+        if isinstance(bias, str) and bias != networks.DATA_MARGINALS:
+            raise ValueError(
+                f"generator.output_bias: {bias!r} is not allowed; use a number or "
+                f"{networks.DATA_MARGINALS!r} (logit of the training data's mean per output)"
+            )
         return self
 
 

@@ -23,7 +23,7 @@ import os
 import keras
 
 from keras_gan import networks
-from keras_gan.callbacks import SampleGrid
+from keras_gan.callbacks import MomentumSchedule, SampleGrid
 from keras_gan.data import load_dataset
 from keras_gan.data.sources import IMAGE_DATASETS
 from keras_gan.data.toy import toy_distribution
@@ -83,6 +83,14 @@ def _default_output_activation(dataset_config):
     return "linear"
 
 
+def _training_arrays(d):
+    """The configured training examples as one array (for data-dependent initialisation)."""
+    from keras_gan.data import load_arrays
+
+    x, _ = load_arrays(d.name, d.split, d.value_range, d.source, d.num_examples, seed=0, **d.params)
+    return x
+
+
 def build_networks(config):
     """``(generator, discriminator)`` sized for the configured data."""
     shape = example_shape(config.dataset)
@@ -93,6 +101,10 @@ def build_networks(config):
         and "output_activation" in inspect.signature(builder).parameters
     ):
         g_kwargs["output_activation"] = _default_output_activation(config.dataset)
+    if isinstance(g_kwargs.get("output_bias"), str):  # "data_marginals", checked by the config
+        g_kwargs["output_bias"] = networks.output_bias_from_marginals(
+            _training_arrays(config.dataset), g_kwargs.get("output_activation", "sigmoid")
+        )
     generator = networks.build(
         "generator",
         config.generator.name,
@@ -149,9 +161,20 @@ def build_dataset(config):
     )
 
 
+def schedule_callbacks(config):
+    """Callbacks that change hyper-parameters during training (momentum ramps)."""
+    ramps = {}  # one callback (one retrace per change) for optimizers sharing a ramp
+    for name in ("d_optimizer", "g_optimizer"):
+        cfg = getattr(config, name)
+        if cfg.final_momentum is not None:
+            key = (cfg.final_momentum, cfg.momentum_start_epoch, cfg.momentum_saturate_epoch)
+            ramps.setdefault(key, []).append(name)
+    return [MomentumSchedule(*key, optimizers=tuple(names)) for key, names in ramps.items()]
+
+
 def build_callbacks(config):
     logdir = config.logging.logdir
-    return [
+    return schedule_callbacks(config) + [
         keras.callbacks.TensorBoard(logdir),
         SampleGrid(
             logdir,

@@ -1,5 +1,7 @@
 """Keras callbacks for adversarial training."""
 
+from keras_gan.callbacks.momentum import MomentumSchedule
+from keras_gan.callbacks.parzen import ParzenEvaluation
 from keras_gan.callbacks.sample_grid import SampleGrid
 
-__all__ = ["SampleGrid"]
+__all__ = ["MomentumSchedule", "ParzenEvaluation", "SampleGrid"]

@@ -14,7 +14,7 @@ import os
 import sys
 
 #: Subcommand modules, in the order ``--help`` lists them.
-COMMANDS = ("train", "export", "serve", "sample")
+COMMANDS = ("train", "evaluate", "figures", "export", "serve", "sample")
 
 
 class CommandError(Exception):

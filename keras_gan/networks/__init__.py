@@ -9,7 +9,13 @@ from __future__ import annotations
 
 import inspect
 
-from keras_gan.networks.mlp import maxout_discriminator, mlp_discriminator, mlp_generator
+from keras_gan.networks.mlp import (
+    DATA_MARGINALS,
+    maxout_discriminator,
+    mlp_discriminator,
+    mlp_generator,
+    output_bias_from_marginals,
+)
 
 GENERATORS = {"mlp_generator": mlp_generator}
 DISCRIMINATORS = {
@@ -21,6 +27,8 @@ __all__ = [
     "mlp_generator",
     "maxout_discriminator",
     "mlp_discriminator",
+    "output_bias_from_marginals",
+    "DATA_MARGINALS",
     "GENERATORS",
     "DISCRIMINATORS",
     "build",
