@@ -10,6 +10,7 @@ from tiny_models import save_tiny_saved_model, tiny_mnist_gan
 
 from keras_gan.cli import main
 from keras_gan.data import load_arrays
+from keras_gan.export import export_generator
 from keras_gan.loading import load_generator, resolve_saved_model_dir
 from keras_gan.metrics import parzen_evaluate
 
@@ -26,7 +27,9 @@ def tiny_files(tmp_path_factory):
     base = root / "saved_models" / "tiny"
     metadata = {"latent_dim": 8, "noise": "uniform", "value_range": [0, 1]}
     save_tiny_saved_model(gan, str(base / "1"), metadata=metadata)
-    save_tiny_saved_model(gan, str(base / "2"), with_z_signature=True)
+    # Version 2 comes from the package's own exporter (what `keras-gan export` writes);
+    # version 1 is a minimal third-party SavedModel with only the `sample` signature.
+    export_generator(gan, str(base), version=2, value_range=(0.0, 1.0))
     return gan, keras_path, str(base)
 
 
@@ -36,6 +39,7 @@ def test_load_generator_keras_and_saved_model_agree(tiny_files):
     assert resolve_saved_model_dir(base) == os.path.join(base, "2")  # the highest version
     from_saved = load_generator(base)
     assert from_saved.kind == "saved_model" and from_saved.metadata["noise"] == "uniform"
+    assert from_saved.metadata["model_class"].endswith(type(gan).__name__)
     assert from_saved.latent_dim == 8 and from_saved.generate_fn is not None
     expected = gan.sample(5, seed=11)
     np.testing.assert_allclose(from_keras.sample(5, seed=11), expected, atol=1e-6)

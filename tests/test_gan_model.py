@@ -135,3 +135,28 @@ def test_evaluate_reports_losses_without_updating():
     assert {"d_loss", "g_loss", "d_real", "d_fake"} <= set(result)
     for a, b in zip(before, gan.get_weights()):
         np.testing.assert_array_equal(a, b)
+
+
+def test_load_model_needs_only_keras_gan_models(tmp_path):
+    """A fresh process that imports keras_gan.models (not layers or networks)
+    can load a saved GAN whose discriminator uses the custom Maxout layer."""
+    import subprocess
+    import sys
+
+    from conftest import REPO
+
+    from keras_gan import networks
+
+    g = networks.mlp_generator(latent_dim=4, hidden=(8,), output_shape=(6,))
+    d = networks.maxout_discriminator((6,), units=(4,), pieces=2, dropout=(0.0, 0.0))
+    path = str(tmp_path / "maxout.keras")
+    models.GAN(g, d, latent_dim=4).save(path)
+    code = (
+        "import keras, keras_gan.models; "
+        f"m = keras.models.load_model({path!r}); print(type(m).__name__, m.sample(2, seed=0).shape)"
+    )
+    proc = subprocess.run(
+        [sys.executable, "-c", code], capture_output=True, text=True, cwd=REPO, timeout=120
+    )
+    assert proc.returncode == 0, proc.stderr[-2000:]
+    assert proc.stdout.strip().endswith("GAN (2, 6)")
