@@ -138,8 +138,9 @@ def test_evaluate_reports_losses_without_updating():
 
 
 def test_load_model_needs_only_keras_gan_models(tmp_path):
-    """A fresh process that imports keras_gan.models (not layers or networks)
-    can load a saved GAN whose discriminator uses the custom Maxout layer."""
+    """A fresh process that imports keras_gan.models (not layers, networks or
+    schedules) can load a saved GAN whose discriminator uses the custom Maxout
+    layer and whose optimizer uses the package's learning-rate schedule."""
     import subprocess
     import sys
 
@@ -150,7 +151,11 @@ def test_load_model_needs_only_keras_gan_models(tmp_path):
     g = networks.mlp_generator(latent_dim=4, hidden=(8,), output_shape=(6,))
     d = networks.maxout_discriminator((6,), units=(4,), pieces=2, dropout=(0.0, 0.0))
     path = str(tmp_path / "maxout.keras")
-    models.GAN(g, d, latent_dim=4).save(path)
+    from keras_gan.schedules import ExponentialDecayToFloor
+
+    gan = models.GAN(g, d, latent_dim=4)
+    gan.compile(keras.optimizers.SGD(ExponentialDecayToFloor(0.1, 0.99, 1e-3)), "adam")
+    gan.save(path)
     code = (
         "import keras, keras_gan.models; "
         f"m = keras.models.load_model({path!r}); print(type(m).__name__, m.sample(2, seed=0).shape)"
