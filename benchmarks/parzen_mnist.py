@@ -13,8 +13,8 @@ Configurations (``--config``):
   kernels initialised U(-0.05, 0.05) in G and U(-0.005, 0.005) in D, G's output
   biases from the data marginals), for ``--epochs`` (default 300, about 45 min
   at ~9 s per epoch on an idle 2-core machine).
-* ``fast``: ``keras_gan/configs/mnist_mlp_quick.yaml`` (the same networks with
-  Adam 2e-4, beta_1 0.5, Glorot initialisation), a peer.
+* ``fast``: ``keras_gan/configs/mnist_mlp_quick.yaml``, the paper's networks and
+  initialisation with Adam on two time scales (D 1e-4, G 3e-4, beta_1 0.5).
 * any other name or path: a config file, as ``keras-gan train --config``.
 
 ``--time-budget MINUTES`` stops training at the end of the epoch that exceeds it.

@@ -289,12 +289,57 @@ def _allowed_keys_hint(message, error):
     return message + ("\n" + "\n".join(dict.fromkeys(hints)) if hints else "")
 
 
-def load_config(name_or_path, overrides=None):
-    """Read and validate a YAML config (a shipped name or a path)."""
-    path = resolve_config_path(name_or_path)
+def _merge(base, override):
+    """Deep-merge mappings: ``override``'s keys replace ``base``'s, section by section.
+
+    A section that names a different ``name`` (another optimizer or network)
+    replaces the base's section instead of merging into it.
+    """
+    merged = dict(base)
+    for key, value in override.items():
+        old = merged.get(key)
+        if (
+            isinstance(value, dict)
+            and isinstance(old, dict)
+            and value.get("name", old.get("name")) == old.get("name")
+        ):
+            merged[key] = _merge(merged[key], value)
+        else:
+            merged[key] = value
+    return merged
+
+
+def _read_yaml(name_or_path, seen=()):
+    """Read a config file, resolving ``base:`` (another config it extends)."""
+    path = os.path.realpath(resolve_config_path(name_or_path))
+    if path in seen:
+        chain = " -> ".join(list(seen) + [path])
+        raise ConfigError(f"Config files extend each other in a cycle: {chain}.")
     try:
         with open(path) as f:
             data = yaml.safe_load(f)
     except yaml.YAMLError as e:
         raise ConfigError(f"Config {path} is not valid YAML: {e}") from None
-    return parse_config(data or {}, source=path, overrides=overrides)
+    data = {} if data is None else data
+    if not isinstance(data, dict):
+        raise ConfigError(f"Invalid config {path}: the top level must be a mapping of keys.")
+    base = data.pop("base", None)
+    if base is None:
+        return data
+    if not isinstance(base, str):
+        raise ConfigError(f"Invalid config {path}: base must be a config name or path.")
+    relative = os.path.join(os.path.dirname(path), base)
+    parent = _read_yaml(relative if os.path.isfile(relative) else base, seen + (path,))
+    return _merge(parent, data)
+
+
+def load_config(name_or_path, overrides=None):
+    """Read and validate a YAML config (a shipped name or a path).
+
+    A config may start with ``base: OTHER`` (a shipped name, or a path relative to
+    the file) to extend another config: its sections are merged key by key over
+    the other's (a section with a different ``name`` replaces the other's), so
+    ``mnist_mlp_quick.yaml`` is the paper's config with Adam and fewer epochs.
+    """
+    path = resolve_config_path(name_or_path)
+    return parse_config(_read_yaml(path), source=path, overrides=overrides)

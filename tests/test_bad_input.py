@@ -98,3 +98,34 @@ def test_split_and_value_range_errors():
         data.load_dataset("mnist", split="valid")
     with pytest.raises(ValueError, match="low < high"):
         data.load_dataset("mnist", value_range=(1, 0))
+
+
+def test_config_base_extends_another_config(tmp_path):
+    from keras_gan.config import load_config
+
+    quick = load_config("mnist_mlp_quick")
+    paper = load_config("mnist_mlp")
+    assert quick.generator == paper.generator and quick.discriminator == paper.discriminator
+    assert quick.training.epochs == 10 and paper.training.epochs == 300
+    # A section naming another optimizer replaces the base's (no SGD keys leak into Adam).
+    assert quick.d_optimizer.name == "adam" and quick.d_optimizer.momentum is None
+    child = tmp_path / "child.yaml"
+    child.write_text("base: mnist_mlp\ntraining: {epochs: 2}\nd_optimizer: {learning_rate: 0.05}\n")
+    config = load_config(str(child))
+    assert config.d_optimizer.name == "sgd" and config.d_optimizer.learning_rate == 0.05
+    assert config.d_optimizer.momentum == 0.5 and config.training.batch_size == 100
+
+
+def test_config_base_errors(tmp_path):
+    from keras_gan.config import load_config
+
+    (tmp_path / "a.yaml").write_text("base: b.yaml\n")
+    (tmp_path / "b.yaml").write_text("base: a.yaml\n")
+    with pytest.raises(ConfigError, match="cycle"):
+        load_config(str(tmp_path / "a.yaml"))
+    (tmp_path / "c.yaml").write_text("base: no_such_config\n")
+    with pytest.raises(ConfigError, match="not found.*Shipped configs"):
+        load_config(str(tmp_path / "c.yaml"))
+    (tmp_path / "d.yaml").write_text("base: mnist_mlp\ntraining: {epochs: -1}\n")
+    with pytest.raises(ConfigError, match=r"training\.epochs"):
+        load_config(str(tmp_path / "d.yaml"))
