@@ -83,5 +83,6 @@ def test_shipped_configs_are_valid():
         "units": [240, 240],
         "pieces": 5,
         "dropout": [0.2, 0.5, 0.5],
+        "init_range": 0.005,
     }
     assert np.isclose(paper.d_optimizer.decay_rate, 1 / 1.000004)
