@@ -231,3 +231,14 @@ def test_wgan_gp_covers_all_eight_modes():
     result = train_ring(seed=0)
     assert result.covered == 8, str(result)
     assert result.high_quality_fraction > 0.6, str(result)
+
+
+@pytest.mark.parametrize("model_cls", [models.WGANGP, models.WGAN])
+def test_training_step_compiles_with_xla(model_cls):
+    model = toy_gan(width=16, model_cls=model_cls, seed=0)
+    model.compile(d_steps=1, jit_compile=True)
+    logs = model.fit(toy_data(32), epochs=1, steps_per_epoch=2, verbose=0).history
+    assert int(model.d_optimizer.iterations) == 2
+    assert all(np.isfinite(v[-1]) for v in logs.values())
+    if model_cls is models.WGAN:
+        assert max(np.abs(v.numpy()).max() for v in model.critic.trainable_variables) <= 0.01
