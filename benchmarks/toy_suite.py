@@ -100,7 +100,7 @@ def build(name, args):
     """A compiled model ``name`` with the suite's networks and optimizers."""
     hidden = (args.width,) * args.depth
     generator = networks.mlp_generator(args.latent_dim, hidden, (2,), output_activation="linear")
-    critic = networks.mlp_discriminator((2,), hidden)
+    critic = networks.mlp_discriminator((2,), hidden, activation="relu")
     d_updates, g_updates = args.steps * args.d_steps, args.steps
 
     def adam(updates):

@@ -205,13 +205,14 @@ def test_save_and_load_round_trip(tmp_path, model_cls, option):
 
 # ----------------------------------------------------------------- learning
 def train_ring(seed, steps=1500):
-    """WGAN-GP on the eight-Gaussian ring within a test budget: 3 x 128 ReLU MLPs,
-    lambda = 1, Adam(1e-3, 0.5, 0.9) decayed (cosine) over the run, minibatches
-    of 128, 5 critic updates per generator update."""
+    """WGAN-GP on the eight-Gaussian ring within a test budget: 3 x 128 ReLU MLPs
+    (the paper's toy nets, narrower), lambda = 1, Adam(1e-3, 0.5, 0.9) decayed
+    (cosine) over the run, minibatches of 128, 5 critic updates per generator
+    update."""
     keras.utils.set_random_seed(seed)
-    model = toy_gan(
-        width=128, depth=3, model_cls=models.WGANGP, gradient_penalty_weight=1.0, seed=seed
-    )
+    g = networks.mlp_generator(2, (128,) * 3, (2,), output_activation="linear")
+    critic = networks.mlp_discriminator((2,), (128,) * 3, activation="relu")
+    model = models.WGANGP(g, critic, latent_dim=2, gradient_penalty_weight=1.0, seed=seed)
 
     def adam(k):
         lr = keras.optimizers.schedules.CosineDecay(1e-3, k * steps, alpha=0.05)

@@ -100,10 +100,14 @@ def conditional_mlp_discriminator(
     num_classes=10,
     hidden=(256, 256),
     embedding_dim=None,
-    activation="relu",
+    activation="leaky_relu",
     name="discriminator",
 ):
-    """MLP ``D(x, c)``: ``[flatten(x), encode(c)] -> hidden ReLU layers -> logit``."""
+    """MLP ``D(x, c)``: ``[flatten(x), encode(c)] -> hidden layers -> logit``.
+
+    The default activation is leaky ReLU (slope 0.2), like
+    :func:`~keras_gan.networks.mlp_discriminator`'s, so no unit dies for good.
+    """
     num_classes = _check_classes(num_classes)
     input_shape = _as_shape(input_shape, "input_shape")
     x = keras.Input(input_shape, name="x")
