@@ -292,6 +292,7 @@ print("RESULT " + json.dumps(out))
 """
 
 
+@pytest.mark.slow
 def test_penalty_and_clipping_under_a_two_replica_strategy():
     """Under MirroredStrategy (2 CPU replicas) the penalty is divided by the global
     batch (the summed replica gradients equal the global mean's), and clipping
