@@ -36,8 +36,12 @@ from pydantic import (
 
 CONFIG_DIR = os.path.join(os.path.dirname(__file__), "configs")
 
-MODEL_NAMES = ("gan",)
+MODEL_NAMES = ("gan", "wgan", "wgan_gp", "conditional_gan")
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adamw")
+#: ``training.d_steps`` when a config does not set it (each model's default).
+MODEL_DEFAULT_D_STEPS = {"gan": 1, "conditional_gan": 1, "wgan": 5, "wgan_gp": 5}
+#: Models whose ``compile`` takes ``training.generator_loss``.
+GENERATOR_LOSS_MODELS = ("gan", "conditional_gan")
 
 
 class ConfigError(ValueError):
@@ -167,8 +171,55 @@ class ExportConfig(_Strict):
     base_dir: str | None = None
 
 
+class GANOptions(_Strict):
+    """``model_options`` of ``gan`` (none: its loss is ``training.generator_loss``)."""
+
+
+class ConditionalGANOptions(_Strict):
+    """``model_options`` of ``conditional_gan``."""
+
+    #: Number of classes; default: the data set's (10 for MNIST, one per mode
+    #: of a toy mixture). Must be at least the data set's.
+    num_classes: int | None = Field(None, ge=2)
+
+
+class WGANOptions(_Strict):
+    """``model_options`` of ``wgan`` (weight clipping)."""
+
+    clip_value: float = Field(0.01, gt=0, allow_inf_nan=False)
+
+
+class WGANGPOptions(_Strict):
+    """``model_options`` of ``wgan_gp``."""
+
+    gradient_penalty_weight: float = Field(10.0, ge=0, allow_inf_nan=False)
+
+
+#: The ``model_options`` schema of each model; every key is a constructor argument.
+MODEL_OPTIONS = {
+    "gan": GANOptions,
+    "conditional_gan": ConditionalGANOptions,
+    "wgan": WGANOptions,
+    "wgan_gp": WGANGPOptions,
+}
+
+
+def dataset_num_classes(dataset_config):
+    """Number of label values of a configured data set (0: it has no labels)."""
+    from keras_gan.data.sources import IMAGE_DATASETS
+    from keras_gan.data.toy import toy_distribution
+
+    if dataset_config.name in IMAGE_DATASETS:
+        return IMAGE_DATASETS[dataset_config.name][1]
+    dist = toy_distribution(dataset_config.name, **dataset_config.params)
+    return dist.num_modes if dist.num_modes > 1 else 0
+
+
 class Config(_Strict):
-    model: Literal["gan"] = "gan"
+    model: Literal["gan", "wgan", "wgan_gp", "conditional_gan"] = "gan"
+    #: Options of the chosen model (see ``MODEL_OPTIONS``), e.g.
+    #: ``{gradient_penalty_weight: 10}`` for ``wgan_gp``.
+    model_options: dict = Field(default_factory=dict)
     latent_dim: int = Field(100, ge=1)
     noise: Literal["normal", "uniform"] = "normal"
     generator: NetworkConfig
@@ -180,11 +231,76 @@ class Config(_Strict):
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
     _source: str = PrivateAttr("<dict>")
+    _options: BaseModel | None = PrivateAttr(None)
+
+    @model_validator(mode="before")
+    @classmethod
+    def _model_default_d_steps(cls, data):
+        """An unset ``training.d_steps`` is the model's default (5 for WGANs)."""
+        if isinstance(data, dict) and data.get("model") in MODEL_DEFAULT_D_STEPS:
+            training = data.get("training")
+            if training is None or (isinstance(training, dict) and "d_steps" not in training):
+                data = dict(data)
+                data["training"] = dict(training or {})
+                data["training"]["d_steps"] = MODEL_DEFAULT_D_STEPS[data["model"]]
+        return data
+
+    @model_validator(mode="after")
+    def _check_model_options(self):
+        schema = MODEL_OPTIONS[self.model]
+        try:
+            self._options = schema.model_validate(self.model_options)
+        except ValidationError as e:
+            problems = "; ".join(
+                f"model_options.{'.'.join(str(p) for p in err['loc'])}: "
+                + ("unknown key" if err["type"] == "extra_forbidden" else err["msg"])
+                + f" (got {err.get('input')!r})"
+                for err in e.errors()
+            )
+            raise ValueError(
+                f"{problems}; allowed keys for model {self.model!r}: {sorted(schema.model_fields)}"
+            ) from None
+        if (
+            self.model not in GENERATOR_LOSS_MODELS
+            and "generator_loss" in self.training.model_fields_set
+        ):
+            raise ValueError(
+                f"training.generator_loss applies only to models {list(GENERATOR_LOSS_MODELS)}; "
+                f"model {self.model!r} has its own generator loss (remove the key)"
+            )
+        if self.model == "conditional_gan":
+            classes = dataset_num_classes(self.dataset)
+            if not classes:
+                raise ValueError(
+                    f"model 'conditional_gan' needs labelled data; dataset {self.dataset.name!r} "
+                    "has no labels (use an image data set, gaussians_8 or gaussians_25)"
+                )
+            if "with_labels" in self.dataset.model_fields_set and not self.dataset.with_labels:
+                raise ValueError(
+                    "dataset.with_labels: model 'conditional_gan' trains on labels; "
+                    "remove the key or set it to true"
+                )
+            self.dataset.with_labels = True
+            num_classes = self._options.num_classes
+            if num_classes is not None and num_classes < classes:
+                raise ValueError(
+                    f"model_options.num_classes: {num_classes} is less than the {classes} "
+                    f"classes of dataset {self.dataset.name!r}"
+                )
+        return self
+
+    def model_kwargs(self):
+        """Constructor arguments of the model from ``model_options`` (resolved)."""
+        options = self._options.model_dump()
+        if self.model == "conditional_gan" and options["num_classes"] is None:
+            options["num_classes"] = dataset_num_classes(self.dataset)
+        return options
 
     @model_validator(mode="after")
     def _check_networks(self):
         from keras_gan import networks
 
+        conditional = self.model == "conditional_gan"
         for kind, tables in (
             ("generator", networks.GENERATORS),
             ("discriminator", networks.DISCRIMINATORS),
@@ -194,10 +310,15 @@ class Config(_Strict):
                 raise ValueError(
                     f"{kind}.name: unknown network {net.name!r}; allowed: {sorted(tables)}"
                 )
+            fitting = sorted(n for n in tables if networks.is_conditional(n) == conditional)
+            if networks.is_conditional(net.name) != conditional:
+                raise ValueError(
+                    f"{kind}.name: network {net.name!r} does not fit model {self.model!r} "
+                    f"({'conditional' if conditional else 'unconditional'} networks: {fitting})"
+                )
             params = inspect.signature(tables[net.name]).parameters
-            allowed = [
-                p for p in params if p not in ("name", "latent_dim", "output_shape", "input_shape")
-            ]
+            set_by_model = ("name", "latent_dim", "output_shape", "input_shape", "num_classes")
+            allowed = [p for p in params if p not in set_by_model]
             unknown = sorted(set(net.kwargs()) - set(allowed))
             if unknown:
                 raise ValueError(
@@ -222,6 +343,11 @@ def _format_errors(error: ValidationError, source):
             msg = "unknown key"
         elif err["type"] == "literal_error":
             msg = msg.replace("Input should be", "allowed:")
+        elif err["type"] == "value_error":
+            msg = str(err.get("ctx", {}).get("error", msg))
+        if not err["loc"]:  # a whole-config check: the message names the key
+            lines.append(f"  {msg}")
+            continue
         lines.append(f"  {where}: {msg} (got {err.get('input')!r})")
     return f"Invalid config {source}:\n" + "\n".join(lines)
 

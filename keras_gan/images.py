@@ -58,12 +58,14 @@ def make_grid(images, ncols=None, padding=2, value_range=(0.0, 1.0), pad_value=2
     return grid
 
 
-def scatter_image(points, size=256, extent=None, background=None):
+def scatter_image(points, size=256, extent=None, background=None, color=(31, 119, 180)):
     """Render 1-D or 2-D points as a ``[size, size, 3]`` uint8 scatter plot.
 
     1-D points are drawn as a histogram. ``extent`` is ``(low, high)`` of both
     axes (default: the points' range with a margin). ``background`` is an
-    optional ``[size, size, 3]`` uint8 image to draw on (e.g. a critic surface).
+    optional ``[size, size, 3]`` uint8 image to draw on (e.g. a critic surface,
+    see :func:`heatmap`, or another scatter plot). ``color`` is the RGB color
+    of the points.
     """
     from PIL import Image, ImageDraw
 
@@ -87,12 +89,40 @@ def scatter_image(points, size=256, extent=None, background=None):
         top = max(int(counts.max()), 1)
         for i, count in enumerate(counts):
             height = int((size - 4) * count / top)
-            draw.rectangle([i * 4, size - height, i * 4 + 3, size], fill=(31, 119, 180))
+            draw.rectangle([i * 4, size - height, i * 4 + 3, size], fill=tuple(color))
     else:
         xy = (points[:, :2] - lo) / (hi - lo) * (size - 1)
         for x, y in xy[np.isfinite(xy).all(axis=1)]:
-            draw.ellipse([x - 1, size - 1 - y - 1, x + 1, size - 1 - y + 1], fill=(31, 119, 180))
+            draw.ellipse([x - 1, size - 1 - y - 1, x + 1, size - 1 - y + 1], fill=tuple(color))
     return np.asarray(img)
+
+
+# A perceptually ordered dark-blue -> teal -> yellow ramp (viridis' anchors).
+_HEATMAP_ANCHORS = np.array(
+    [[68, 1, 84], [59, 82, 139], [33, 145, 140], [94, 201, 98], [253, 231, 37]], np.float64
+)
+
+
+def heatmap(values, value_range=None):
+    """Color a 2-D array of values ``[rows, cols]`` as a uint8 ``[rows, cols, 3]`` image.
+
+    Low values are dark blue, high values yellow. ``value_range`` is the
+    ``(low, high)`` mapped to the ends of the ramp (default: the values' min
+    and max). Row 0 is the top of the image: to draw a function on the plane
+    under :func:`scatter_image` with the same ``extent``, evaluate it at
+    ``y`` decreasing down the rows and ``x`` increasing along the columns.
+    """
+    values = np.asarray(values, np.float64)
+    if values.ndim != 2:
+        raise ValueError(f"heatmap needs a 2-D array; got shape {values.shape}.")
+    finite = values[np.isfinite(values)]
+    if value_range is None:
+        value_range = (finite.min(), finite.max()) if finite.size else (0.0, 1.0)
+    lo, hi = (float(v) for v in value_range)
+    scaled = np.clip((np.nan_to_num(values, nan=lo) - lo) / max(hi - lo, 1e-12), 0.0, 1.0)
+    stops = np.linspace(0.0, 1.0, len(_HEATMAP_ANCHORS))
+    channels = [np.interp(scaled, stops, _HEATMAP_ANCHORS[:, c]) for c in range(3)]
+    return np.round(np.stack(channels, axis=-1)).astype(np.uint8)
 
 
 def save_png(array, path):

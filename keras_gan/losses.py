@@ -122,7 +122,21 @@ def gradient_penalty(critic_fn, real, fake, epsilon=None, global_batch_size=None
     """WGAN-GP's two-sided penalty ``E[(||grad_x D(x_hat)||_2 - 1)^2]``.
 
     ``x_hat = eps * real + (1 - eps) * fake`` with one ``eps ~ U[0, 1]`` per
-    example (Gulrajani et al. 2017, Algorithm 1).
+    example (Gulrajani et al. 2017, Algorithm 1). The gradient of each
+    example's score is taken with respect to that example only, which is what
+    the penalty means as long as the critic treats examples independently (no
+    batch normalization in the critic).
+
+    Call it inside the critic's ``GradientTape``: the penalty's gradient with
+    respect to the critic's weights goes through the inner gradient (a second
+    derivative).
+
+    Example (a linear critic ``D(x) = w.x`` has ``grad D = w`` everywhere, so
+    the penalty is ``(||w|| - 1)^2``)::
+
+        w = tf.constant([3.0, 4.0])
+        penalty, norms = gradient_penalty(lambda x: x @ w[:, None], real, fake)
+        # penalty == 16.0, norms == [5.0, 5.0, ...]
 
     Args:
         critic_fn: callable mapping a batch of inputs to critic scores.
@@ -147,6 +161,8 @@ def gradient_penalty(critic_fn, real, fake, epsilon=None, global_batch_size=None
         tape.watch(x_hat)
         scores = critic_fn(x_hat)
     grads = tape.gradient(scores, x_hat)
+    if grads is None:  # a critic that ignores its input has gradient 0 everywhere
+        grads = tf.zeros_like(x_hat)
     grads = tf.reshape(grads, [batch, -1])
     # A tiny epsilon keeps the norm's gradient finite at grad == 0.
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + 1e-12)

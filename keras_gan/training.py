@@ -92,9 +92,11 @@ def _training_arrays(d):
 
 
 def build_networks(config):
-    """``(generator, discriminator)`` sized for the configured data."""
+    """``(generator, discriminator)`` sized for the configured data (and, for a
+    conditional model, its number of classes)."""
     shape = example_shape(config.dataset)
     g_kwargs = config.generator.kwargs()
+    d_kwargs = config.discriminator.kwargs()
     builder = networks.GENERATORS[config.generator.name]
     if (
         "output_activation" not in g_kwargs
@@ -105,6 +107,9 @@ def build_networks(config):
         g_kwargs["output_bias"] = networks.output_bias_from_marginals(
             _training_arrays(config.dataset), g_kwargs.get("output_activation", "sigmoid")
         )
+    num_classes = config.model_kwargs().get("num_classes")
+    if num_classes is not None:
+        g_kwargs["num_classes"] = d_kwargs["num_classes"] = num_classes
     generator = networks.build(
         "generator",
         config.generator.name,
@@ -116,29 +121,41 @@ def build_networks(config):
         "discriminator",
         config.discriminator.name,
         input_shape=shape,
-        **config.discriminator.kwargs(),
+        **d_kwargs,
     )
     return generator, discriminator
 
 
 def build_model(config):
-    """The configured adversarial model, compiled."""
+    """The configured adversarial model, compiled.
+
+    The model gets the constructor options of its ``model_options`` section
+    and only the ``compile`` options it accepts (``training.generator_loss``
+    for GANs). An optimizer the config does not set is the model's default
+    (e.g. Adam(1e-4, 0.5, 0.9) for WGAN-GP, RMSprop(5e-5) for WGAN).
+    """
     keras.utils.set_random_seed(config.training.seed)
     generator, discriminator = build_networks(config)
-    model = MODELS[config.model](
+    model_cls = MODELS[config.model]
+    model = model_cls(
         generator,
         discriminator,
         latent_dim=config.latent_dim,
         noise=config.noise,
         seed=config.training.seed,
+        **config.model_kwargs(),
     )
+    compile_options = {}
+    if "generator_loss" in inspect.signature(model_cls.configure).parameters:
+        compile_options["generator_loss"] = config.training.generator_loss
+    given = config.model_fields_set
     model.compile(
-        d_optimizer=build_optimizer(config.d_optimizer),
-        g_optimizer=build_optimizer(config.g_optimizer),
-        generator_loss=config.training.generator_loss,
+        d_optimizer=build_optimizer(config.d_optimizer) if "d_optimizer" in given else None,
+        g_optimizer=build_optimizer(config.g_optimizer) if "g_optimizer" in given else None,
         d_steps=config.training.d_steps,
         jit_compile=config.training.jit_compile,
         steps_per_execution=config.training.steps_per_execution,
+        **compile_options,
     )
     return model
 

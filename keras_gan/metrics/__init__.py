@@ -1,5 +1,6 @@
 """Evaluation metrics for generative models."""
 
+from keras_gan.metrics.distances import energy_distance, mmd
 from keras_gan.metrics.modes import ModeCoverage, mode_coverage
 from keras_gan.metrics.parzen import (
     DEFAULT_SIGMAS,
@@ -14,6 +15,8 @@ from keras_gan.metrics.parzen import (
 
 __all__ = [
     "DEFAULT_SIGMAS",
+    "energy_distance",
+    "mmd",
     "ModeCoverage",
     "ParzenResult",
     "ParzenScore",

@@ -5,8 +5,10 @@
 import keras_gan.layers  # noqa: F401
 import keras_gan.schedules  # noqa: F401
 from keras_gan.models.base import AdversarialModel
+from keras_gan.models.conditional import ConditionalGAN
 from keras_gan.models.gan import GAN
+from keras_gan.models.wgan import WGAN, WGANGP
 
-MODELS = {"gan": GAN}
+MODELS = {"gan": GAN, "wgan": WGAN, "wgan_gp": WGANGP, "conditional_gan": ConditionalGAN}
 
-__all__ = ["AdversarialModel", "GAN", "MODELS"]
+__all__ = ["AdversarialModel", "GAN", "WGAN", "WGANGP", "ConditionalGAN", "MODELS"]

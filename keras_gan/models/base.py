@@ -230,10 +230,11 @@ class AdversarialModel(keras.Model):
     @classmethod
     def from_config(cls, config, custom_objects=None):
         config = dict(config)
-        for key in ("generator", "discriminator"):
-            config[key] = keras.saving.deserialize_keras_object(
-                config[key], custom_objects=custom_objects
-            )
+        for key in ("generator", "discriminator", "critic"):  # WGANs name D "critic"
+            if key in config:
+                config[key] = keras.saving.deserialize_keras_object(
+                    config[key], custom_objects=custom_objects
+                )
         return cls(**config)
 
     # --------------------------------------------------------------- metrics
@@ -253,12 +254,20 @@ class AdversarialModel(keras.Model):
         """``model(z)`` is ``generator(z)``."""
         return self.generator(inputs, training=training)
 
+    def next_seed(self):
+        """A fresh ``[2]`` int32 seed for a stateless random op, distinct per replica.
+
+        Use it for any randomness of a training step (noise, interpolation
+        weights...), so that runs are reproducible from ``seed`` and replicas
+        draw independent values.
+        """
+        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), 2**31 - 1), tf.int32)
+        return seed + tf.stack([tf.constant(0, tf.int32), _replica_id()])
+
     def draw_noise(self, num_samples):
         """Fresh training noise ``[num_samples, latent_dim]`` (stateful, per replica)."""
-        seed = tf.cast(tf.math.floormod(self.seed_generator.next(), 2**31 - 1), tf.int32)
-        seed = seed + tf.stack([tf.constant(0, tf.int32), _replica_id()])
         shape = tf.stack([tf.cast(num_samples, tf.int32), tf.constant(self.latent_dim, tf.int32)])
-        return sample_latent(shape, seed, self.noise)
+        return sample_latent(shape, self.next_seed(), self.noise)
 
     def _discriminator_update(self, real, conditions, global_batch):
         z = self.draw_noise(tf.shape(real)[0])
@@ -396,13 +405,14 @@ class AdversarialModel(keras.Model):
         examples, and the data is finite (all of an array; the first batch of
         a ``tf.data.Dataset``).
         """
-        self.check_training_data(x)
+        self.check_training_data(x, y)
         if isinstance(x, tf.data.Dataset):
             kwargs.setdefault("shuffle", False)  # a Dataset shuffles itself
         return super().fit(x, y, *args, **kwargs)
 
-    def check_training_data(self, x):
-        """Raise a ``ValueError`` naming the problem if ``x`` cannot train this model."""
+    def check_training_data(self, x, y=None):
+        """Raise a ``ValueError`` naming the problem if ``x`` (and the targets ``y``
+        given to ``fit``, e.g. a conditional model's labels) cannot train this model."""
         from keras_gan.data.checks import check_training_data
 
         check_training_data(x, self)

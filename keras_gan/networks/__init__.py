@@ -1,14 +1,23 @@
 """Network builders: plain functions returning Keras models.
 
 Generators map ``z`` (``[batch, latent_dim]``) to data; discriminators and critics
-map data to one logit/score per example. :func:`get` looks a builder up by the
-name used in configs.
+map data to one logit/score per example. Conditional builders (names starting
+with ``conditional_``) take a ``num_classes`` argument and return two-input
+models (``[z, labels]`` / ``[x, labels]``). :func:`build` looks a builder up by
+the name used in configs.
 """
 
 from __future__ import annotations
 
 import inspect
 
+from keras_gan.networks.conditional import (
+    conditional_dcgan_discriminator,
+    conditional_dcgan_generator,
+    conditional_mlp_discriminator,
+    conditional_mlp_generator,
+)
+from keras_gan.networks.dcgan import dcgan_discriminator, dcgan_generator
 from keras_gan.networks.mlp import (
     DATA_MARGINALS,
     maxout_discriminator,
@@ -16,11 +25,22 @@ from keras_gan.networks.mlp import (
     mlp_generator,
     output_bias_from_marginals,
 )
+from keras_gan.networks.resnet import resnet_critic, resnet_generator
 
-GENERATORS = {"mlp_generator": mlp_generator}
+GENERATORS = {
+    "mlp_generator": mlp_generator,
+    "dcgan_generator": dcgan_generator,
+    "resnet_generator": resnet_generator,
+    "conditional_mlp_generator": conditional_mlp_generator,
+    "conditional_dcgan_generator": conditional_dcgan_generator,
+}
 DISCRIMINATORS = {
     "maxout_discriminator": maxout_discriminator,
     "mlp_discriminator": mlp_discriminator,
+    "dcgan_discriminator": dcgan_discriminator,
+    "resnet_critic": resnet_critic,
+    "conditional_mlp_discriminator": conditional_mlp_discriminator,
+    "conditional_dcgan_discriminator": conditional_dcgan_discriminator,
 }
 
 __all__ = [
@@ -29,10 +49,25 @@ __all__ = [
     "mlp_discriminator",
     "output_bias_from_marginals",
     "DATA_MARGINALS",
+    "dcgan_generator",
+    "dcgan_discriminator",
+    "resnet_generator",
+    "resnet_critic",
+    "conditional_mlp_generator",
+    "conditional_mlp_discriminator",
+    "conditional_dcgan_generator",
+    "conditional_dcgan_discriminator",
     "GENERATORS",
     "DISCRIMINATORS",
     "build",
+    "is_conditional",
 ]
+
+
+def is_conditional(name):
+    """Whether the builder ``name`` makes a conditional (two-input) network."""
+    table = GENERATORS if name in GENERATORS else DISCRIMINATORS
+    return "num_classes" in inspect.signature(table[name]).parameters
 
 
 def build(kind, name, **kwargs):
