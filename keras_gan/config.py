@@ -206,13 +206,30 @@ MODEL_OPTIONS = {
 
 def dataset_num_classes(dataset_config):
     """Number of label values of a configured data set (0: it has no labels)."""
+    from keras_gan.data.sequences import SEQUENCE_DATASETS
     from keras_gan.data.sources import IMAGE_DATASETS
     from keras_gan.data.toy import toy_distribution
 
+    if dataset_config.name in SEQUENCE_DATASETS:
+        return 0
     if dataset_config.name in IMAGE_DATASETS:
         return IMAGE_DATASETS[dataset_config.name][1]
     dist = toy_distribution(dataset_config.name, **dataset_config.params)
     return dist.num_modes if dist.num_modes > 1 else 0
+
+
+class TemperatureScheduleConfig(_Strict):
+    """Anneal a Gumbel-Softmax generator's temperature
+    (:class:`keras_gan.callbacks.TemperatureSchedule`):
+    ``max(min_temperature, initial * decay_rate ** t)`` per epoch or step."""
+
+    decay_rate: float = Field(gt=0, le=1)
+    min_temperature: float = Field(0.5, gt=0, allow_inf_nan=False)
+    per: Literal["epoch", "step"] = "epoch"
+
+
+#: Sequence-generator outputs that have a temperature.
+GUMBEL_OUTPUTS = ("gumbel_softmax", "straight_through")
 
 
 class Config(_Strict):
@@ -230,6 +247,8 @@ class Config(_Strict):
     g_optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
+    #: Optional temperature annealing of a Gumbel-Softmax generator.
+    temperature_schedule: TemperatureScheduleConfig | None = None
     _source: str = PrivateAttr("<dict>")
     _options: BaseModel | None = PrivateAttr(None)
 
@@ -295,6 +314,16 @@ class Config(_Strict):
         if self.model == "conditional_gan" and options["num_classes"] is None:
             options["num_classes"] = dataset_num_classes(self.dataset)
         return options
+
+    @model_validator(mode="after")
+    def _check_temperature_schedule(self):
+        output = self.generator.kwargs().get("output")
+        if self.temperature_schedule is not None and output not in GUMBEL_OUTPUTS:
+            raise ValueError(
+                "temperature_schedule needs a generator with a temperature: "
+                f"generator.output in {list(GUMBEL_OUTPUTS)} (got {output!r})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_networks(self):
