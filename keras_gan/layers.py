@@ -136,12 +136,13 @@ def keyed_uniform(key, shape, salt=0):
     else:
         key = tf.cast(key, tf.int64)
         key = tf.cast(tf.bitwise.bitwise_and(key, 0xFFFFFFFF), tf.uint32)
-    if key.shape.rank == 1:
-        key = key[:, None]
-    key = tf.reshape(key, [tf.shape(key)[0], -1])
-    width = key.shape[-1]
-    if width is None:
-        raise ValueError("keyed_uniform needs a key whose last dimension is known.")
+    if key.shape.rank is None or key.shape.rank < 1:
+        raise ValueError(f"keyed_uniform needs a key of shape [batch, ...]; got {key.shape}.")
+    trailing = key.shape[1:]
+    if not trailing.is_fully_defined():
+        raise ValueError(f"keyed_uniform needs a key with static non-batch dims; got {key.shape}.")
+    width = int(np.prod(trailing.as_list())) if trailing.rank else 1
+    key = tf.reshape(key, [-1, width])
     salt = int(salt) & 0xFFFFFFFF
     lanes = []
     for lane_salt in _KEY_SALTS:

@@ -111,8 +111,8 @@ def test_keyed_noise_depends_only_on_each_row_and_is_identical_under_xla():
     np.testing.assert_array_equal(full[3:4], layer([logits[3:4], keys[3:4]]).numpy())
     other = layer([logits, keys + 1e-3]).numpy()
     assert not np.allclose(full, other)  # another key, other noise
-    graph = tf.function(lambda l, k: layer([l, k]))
-    xla = tf.function(lambda l, k: keyed_uniform(k, (8, 5)), jit_compile=True)
+    graph = tf.function(lambda x, k: layer([x, k]))
+    xla = tf.function(lambda x, k: keyed_uniform(k, (8, 5)), jit_compile=True)
     np.testing.assert_allclose(graph(logits, keys).numpy(), full, atol=1e-6)
     np.testing.assert_array_equal(xla(logits, keys).numpy(), keyed_uniform(keys, (8, 5)).numpy())
     # The salt (``seed``) separates two layers fed the same key.
@@ -123,7 +123,7 @@ def test_temperature_is_a_variable_changed_without_retracing():
     logits, keys = logits_and_keys(batch=4)
     layer = GumbelSoftmax(2.0)
     layer([logits, keys])  # built (variables created) before tracing, as in a model
-    f = tf.function(lambda l, k: layer([l, k]))
+    f = tf.function(lambda x, k: layer([x, k]))
     hot = f(logits, keys).numpy()
     layer.temperature = 0.05
     cold = f(logits, keys).numpy()
@@ -169,7 +169,7 @@ def test_non_finite_logits_get_a_clear_error_eagerly_and_in_graphs():
         layer([bad, key])
     with pytest.raises(ValueError, match="NaN or Inf"):
         layer(tf.constant([[0.0, np.inf]]))
-    graph = tf.function(lambda l, k: layer([l, k]))
+    graph = tf.function(lambda x, k: layer([x, k]))
     with pytest.raises(tf.errors.InvalidArgumentError, match="the logits contain NaN or Inf"):
         graph(bad, key)
 
