@@ -9,6 +9,7 @@ import pytest
 
 from keras_gan import data, models, networks
 from keras_gan.config import ConfigError, parse_config
+from keras_gan.metrics import validity_rate
 from keras_gan.training import build_model, train
 
 LENGTH = 8
@@ -61,6 +62,27 @@ def test_every_output_trains_with_gan_and_wgan_gp(model_cls, output):
     before = [w.copy() for w in gan.generator.get_weights()]
     gan.fit(ds, epochs=1, verbose=0)
     assert any(not np.array_equal(a, b) for a, b in zip(before, gan.generator.get_weights()))
+
+
+def test_short_training_raises_the_validity_rate_well_above_an_untrained_generator():
+    """150 WGAN-GP updates (softmax outputs) on length-8 bracket strings. An untrained
+    generator's strings are almost never valid (measured: 0.0% and 0.3% for seeds 0
+    and 1); after training about 35% are (34.6%, 34.7%; both seeds were run when the
+    test was written, one is kept for time). The test asks for a gain of at least 20
+    points and for more than 20 distinct strings (not one collapsed mode)."""
+    seed = 0
+    keras.utils.set_random_seed(seed)
+    gan = tiny(models.WGANGP, latent_dim=8, channels=16, seed=seed)
+    gan.compile(keras.optimizers.Adam(2e-3, 0.5, 0.9), keras.optimizers.Adam(2e-3, 0.5, 0.9))
+    ds = data.load_dataset(
+        "grammar", batch_size=32 * gan.d_steps, num_examples=5000, length=LENGTH, seed=seed
+    ).repeat()
+    before = validity_rate(gan.sample(1000, seed=123), "brackets")
+    gan.fit(ds, epochs=1, steps_per_epoch=150, verbose=0)
+    samples = gan.sample(1000, seed=123)
+    after = validity_rate(samples, "brackets")
+    assert after >= before + 0.20, (before, after)
+    assert len({row.tobytes() for row in samples.argmax(-1)}) > 20
 
 
 def test_saved_model_keeps_vocabulary_temperature_and_samples(tmp_path):
