@@ -250,6 +250,12 @@ class GumbelSoftmax(keras.layers.Layer):
         )
 
     @property
+    def initial_temperature(self):
+        """The temperature the layer was configured with (its ``temperature``
+        argument); setting :attr:`temperature` or restoring weights leaves it alone."""
+        return self._initial_temperature
+
+    @property
     def temperature(self):
         """The current temperature (a Python float)."""
         if self.temperature_variable is None:
@@ -260,7 +266,7 @@ class GumbelSoftmax(keras.layers.Layer):
     def temperature(self, value):
         value = _check_temperature(value)
         if self.temperature_variable is None:
-            self._initial_temperature = value
+            self._initial_temperature = value  # before build: the configured value
         else:
             self.temperature_variable.assign(value)
 

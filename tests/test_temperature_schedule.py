@@ -84,6 +84,20 @@ def test_per_step_decay_counts_updates_across_fits():
     assert history.history["temperature"] == pytest.approx([0.9**3, 0.9**7])
     gan.fit(grammar_batches(), epochs=1, callbacks=[schedule], verbose=0)
     assert schedule.temperature == pytest.approx(0.9**11)
+    # A new schedule (as after resuming from a checkpoint, which restores the
+    # optimizer and the decayed temperature) continues from the configured initial
+    # temperature and the updates done, not from the current temperature and 0.
+    resumed = TemperatureSchedule(decay_rate=0.9, min_temperature=0.1, per="step")
+    gan.fit(grammar_batches(), epochs=1, callbacks=[resumed], verbose=0)
+    assert resumed.initial == 1.0 and resumed.step == 16
+    assert resumed.temperature == pytest.approx(0.9**15)
+
+
+def test_steps_per_execution_support():
+    assert TemperatureSchedule(0.5).supports_steps_per_execution(10)
+    per_step = TemperatureSchedule(0.5, per="step")
+    assert per_step.supports_steps_per_execution(1)
+    assert not per_step.supports_steps_per_execution(10)
 
 
 def test_the_schedule_changes_what_the_compiled_step_uses():

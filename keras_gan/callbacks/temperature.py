@@ -26,8 +26,9 @@ class TemperatureSchedule(keras.callbacks.Callback):
     """Exponential decay of the Gumbel-Softmax temperature to a floor.
 
     At epoch ``t`` (``per="epoch"``: the epoch index ``fit`` passes, so it
-    follows ``initial_epoch``) or update ``t`` (``per="step"``: updates counted
-    by this callback, across ``fit`` calls) every
+    follows ``initial_epoch``) or update ``t`` (``per="step"``: the generator
+    updates done so far, ``model.g_optimizer.iterations``, so it carries on
+    across ``fit`` calls and through a checkpoint's resumption) every
     :class:`~keras_gan.layers.GumbelSoftmax` layer of the model gets the
     temperature ``max(min_temperature, initial * decay_rate ** t)``, as in Jang
     et al. (2017), who annealed ``tau = max(0.5, exp(-r t))``. The temperature
@@ -43,9 +44,13 @@ class TemperatureSchedule(keras.callbacks.Callback):
     Args:
         decay_rate: factor per epoch/step, in ``(0, 1]``.
         min_temperature: the floor, ``> 0``.
-        initial: the temperature at ``t = 0`` (default: the layers' temperature
-            when training starts).
-        per: ``"epoch"`` or ``"step"``.
+        initial: the temperature at ``t = 0`` (default: the first layer's
+            configured temperature, :attr:`GumbelSoftmax.initial_temperature`,
+            which a restored checkpoint does not change, so a resumed run
+            continues the same schedule).
+        per: ``"epoch"`` or ``"step"``. Per step, the temperature must change
+            between updates, so the model runs one update per call of its
+            compiled step (``steps_per_execution`` 1); per epoch, any number.
 
     Raises:
         ValueError: bad arguments, or a model without GumbelSoftmax layers (at
@@ -79,8 +84,19 @@ class TemperatureSchedule(keras.callbacks.Callback):
         self.min_temperature = min_temperature
         self.initial = initial
         self.per = per
-        self.step = 0
         self._layers = []
+
+    @property
+    def step(self):
+        """Generator updates done so far (``model.g_optimizer.iterations``; 0 before training)."""
+        optimizer = getattr(self.model, "g_optimizer", None) if self._layers else None
+        if optimizer is None:
+            return 0
+        return int(keras.ops.convert_to_numpy(optimizer.iterations))
+
+    def supports_steps_per_execution(self, n):
+        """Per epoch, any number of updates per compiled call; per step, one."""
+        return self.per == "epoch" or n == 1
 
     def _find_layers(self):
         layers = gumbel_softmax_layers(self.model)
@@ -109,7 +125,7 @@ class TemperatureSchedule(keras.callbacks.Callback):
     def on_train_begin(self, logs=None):
         self._layers = self._find_layers()
         if self.initial is None:
-            self.initial = self._layers[0].temperature
+            self.initial = self._layers[0].initial_temperature
 
     def on_epoch_begin(self, epoch, logs=None):
         if self.per == "epoch":
@@ -121,7 +137,6 @@ class TemperatureSchedule(keras.callbacks.Callback):
 
     def on_train_batch_end(self, batch, logs=None):
         if self.per == "step":
-            self.step += 1
             if logs is not None:
                 logs["temperature"] = self.temperature
 
