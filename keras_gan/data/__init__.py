@@ -96,6 +96,11 @@ def load_dataset(
 ):
     """Load a data set as a batched, shuffled, prefetched ``tf.data.Dataset``.
 
+    Images stay ``uint8`` through shuffling and batching and are scaled to
+    ``value_range`` (float32) batch by batch, so the pipeline holds and copies a
+    quarter of the bytes; the values equal :func:`load_arrays`' exactly, in the
+    same order for the same ``seed``.
+
     Args:
         name: ``"mnist"``, ``"fashion_mnist"``, ``"cifar10"`` or a toy
             distribution (``"gaussian_1d"``, ``"gaussians_8"``,
@@ -118,11 +123,22 @@ def load_dataset(
             f"{name} has no labels; with_labels=True needs one of "
             "['gaussians_25', 'gaussians_8'] or an image data set."
         )
-    x, labels = load_arrays(name, split, value_range, source, num_examples, seed, **params)
-    if not np.isfinite(x).all():
-        raise ValueError(f"Data set {name!r} contains NaN or Inf values.")
     if batch_size is not None and (int(batch_size) < 1):
         raise ValueError(f"batch_size must be >= 1; got {batch_size}.")
+    scale = None
+    if name in IMAGE_DATASETS:
+        if params:
+            raise ValueError(f"Unknown argument(s) {sorted(params)} for image data set {name!r}.")
+        lo, hi = _check_value_range(value_range)
+        x, labels, _ = load_image_arrays(name, split, source)
+        if num_examples is not None:
+            x, labels = x[:num_examples], labels[:num_examples]
+        labels = labels.astype(np.int32)
+        scale = _image_scaler(lo, hi)
+    else:
+        x, labels = load_arrays(name, split, value_range, source, num_examples, seed, **params)
+        if not np.isfinite(x).all():
+            raise ValueError(f"Data set {name!r} contains NaN or Inf values.")
     elements = (x, labels) if with_labels else x
     ds = tf.data.Dataset.from_tensor_slices(elements)
     if shuffle is None:
@@ -131,4 +147,21 @@ def load_dataset(
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     if batch_size is not None:
         ds = ds.batch(int(batch_size), drop_remainder=drop_remainder)
+    if scale is not None:
+        if with_labels:
+            ds = ds.map(lambda images, y: (scale(images), y), num_parallel_calls=tf.data.AUTOTUNE)
+        else:
+            ds = ds.map(scale, num_parallel_calls=tf.data.AUTOTUNE)
     return ds.prefetch(tf.data.AUTOTUNE)
+
+
+def _image_scaler(lo, hi):
+    """``uint8 [0, 255] -> float32 value_range``, the same float32 arithmetic as
+    :func:`load_arrays` (so the values are identical)."""
+    factor = np.float32((hi - lo) / 255.0)
+    offset = np.float32(lo)
+
+    def scale(images):
+        return tf.cast(images, tf.float32) * factor + offset
+
+    return scale
