@@ -21,7 +21,7 @@ from __future__ import annotations
 
 import inspect
 import os
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
@@ -153,7 +153,8 @@ class TrainingConfig(_Strict):
     steps_per_epoch: int | None = Field(None, ge=1)
     generator_loss: Literal["non_saturating", "minimax"] = "non_saturating"
     jit_compile: bool = False
-    steps_per_execution: int = Field(1, ge=1)
+    #: Training steps per call of the compiled step ("auto": see AdversarialModel).
+    steps_per_execution: Literal["auto"] | Annotated[int, Field(ge=1)] = "auto"
     seed: int = 0
     verbose: Literal["auto", 0, 1, 2] = "auto"
 
