@@ -77,7 +77,7 @@ import numpy as np
 import tensorflow as tf
 
 from keras_gan.models.per_example import batch_dependent_layers
-from keras_gan.noise import check_noise, sample_latent, seed_pair
+from keras_gan.noise import check_noise, portable_sample_latent, sample_latent, seed_pair
 
 __all__ = ["AdversarialModel", "AUTO_STEPS_PER_EXECUTION"]
 
@@ -370,9 +370,10 @@ class AdversarialModel(keras.Model):
         return seed + tf.stack([tf.constant(0, tf.int32), _replica_id()])
 
     def draw_noise(self, num_samples):
-        """Fresh training noise ``[num_samples, latent_dim]`` (stateful, per replica)."""
+        """Fresh training noise ``[num_samples, latent_dim]`` (stateful, per replica;
+        the same values with and without XLA, see :mod:`keras_gan.noise`)."""
         shape = tf.stack([tf.cast(num_samples, tf.int32), tf.constant(self.latent_dim, tf.int32)])
-        return sample_latent(shape, self.next_seed(), self.noise)
+        return portable_sample_latent(shape, self.next_seed(), self.noise)
 
     def _discriminator_update(self, real, conditions, global_batch):
         z = self.draw_noise(tf.shape(real)[0])
