@@ -724,7 +724,12 @@ def _launch(peer, config, args):
         value = getattr(args, flag)
         if value is not None:
             cmd += ["--" + flag.replace("_", "-"), str(value)]
-    proc = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, check=False)
+    env = dict(os.environ)
+    if args.omp_passive:  # idle OpenMP threads sleep instead of spinning
+        env["OMP_WAIT_POLICY"] = "PASSIVE"
+    proc = subprocess.run(
+        cmd, capture_output=True, text=True, timeout=args.timeout, check=False, env=env
+    )
     lines = [line for line in proc.stdout.splitlines() if line.startswith("RESULT ")]
     if proc.returncode or not lines:
         tail = (proc.stderr or proc.stdout)[-2500:]
@@ -831,6 +836,12 @@ def main(argv=None):
     p.add_argument("--warmup", type=int, default=20, help="untimed steps first (tracing)")
     p.add_argument("--inter-op", type=int, help="TensorFlow inter-op threads (default: TF's)")
     p.add_argument("--intra-op", type=int, help="TensorFlow intra-op threads (default: TF's)")
+    p.add_argument(
+        "--omp-passive",
+        action="store_true",
+        help="OMP_WAIT_POLICY=PASSIVE in every run: on a machine shared with other jobs, "
+        "PyTorch's spinning OpenMP threads otherwise lose most of their speed",
+    )
     p.add_argument("--profile", action="store_true", help="add one profiled fit per config")
     p.add_argument("--profile-steps", type=int, default=40)
     p.add_argument("--timeout", type=float, default=3600, help="seconds per run")
@@ -874,10 +885,16 @@ def main(argv=None):
             records.append(_launch("profile", config, args))
     loads.append(os.getloadavg()[0])
     table = summarize(records, configs, peers)
+    if args.omp_passive:
+        print("\nruns used OMP_WAIT_POLICY=PASSIVE (--omp-passive)")
     print_report(table, records, configs, peers, loads, skipped)
     if args.out:
         with open(args.out, "w") as f:
-            json.dump(dict(records=records, load=loads, cpu_count=os.cpu_count()), f, indent=1)
+            json.dump(
+                dict(records=records, load=loads, cpu_count=os.cpu_count(), args=vars(args)),
+                f,
+                indent=1,
+            )
 
 
 if __name__ == "__main__":
