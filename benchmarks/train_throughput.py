@@ -322,58 +322,59 @@ def run_pipeline(config, args, before=False):
 
 
 # ------------------------------------------------------------------- bound
-def _time_gemm(gemm, min_seconds=0.05):
-    """Best FLOP rate of ``gemm`` with tf.linalg.matmul and with NumPy."""
+def _time_gemm(gemm, min_seconds=0.05, max_products=64):
+    """Best FLOP rate of ``gemm`` with tf.linalg.matmul and with NumPy.
+
+    Each timed call runs ``r`` products of *distinct* operand pairs (identical
+    products would be merged by TensorFlow's graph optimizer), ``r`` chosen so
+    that a call takes about ``min_seconds``; the best of 5 calls counts.
+    """
     import numpy as np
     import tensorflow as tf
 
     rng = np.random.default_rng(0)
     a_shape = (gemm.k, gemm.m) if gemm.transpose_a else (gemm.m, gemm.k)
     b_shape = (gemm.n, gemm.k) if gemm.transpose_b else (gemm.k, gemm.n)
-    # Distinct operand pairs, so no two products in a call are the same node.
-    a_list = [rng.standard_normal(a_shape, dtype=np.float32) for _ in range(4)]
-    b_list = [rng.standard_normal(b_shape, dtype=np.float32) for _ in range(4)]
-    pairs = [(i, j) for i in range(4) for j in range(4)]
+
+    def product(a, b):
+        return tf.linalg.matmul(a, b, transpose_a=gemm.transpose_a, transpose_b=gemm.transpose_b)
+
+    a0, b0 = (tf.constant(rng.standard_normal(s, dtype=np.float32)) for s in (a_shape, b_shape))
+    for _ in range(3):
+        product(a0, b0).numpy()
+    start = time.perf_counter()
+    for _ in range(5):
+        product(a0, b0).numpy()
+    per_product = (time.perf_counter() - start) / 5
+    reps = int(min(max_products, max(4, min_seconds / per_product)))
+    side = math.ceil(math.sqrt(reps))
+    a_list = [rng.standard_normal(a_shape, dtype=np.float32) for _ in range(side)]
+    b_list = [rng.standard_normal(b_shape, dtype=np.float32) for _ in range(side)]
+    pairs = [(i, j) for i in range(side) for j in range(side)][:reps]
     a_tf = [tf.constant(a) for a in a_list]
     b_tf = [tf.constant(b) for b in b_list]
 
-    def tf_fn(r):
-        @tf.function
-        def f():
-            out = []
-            for i, j in (pairs * (r // len(pairs) + 1))[:r]:
-                c = tf.linalg.matmul(
-                    a_tf[i], b_tf[j], transpose_a=gemm.transpose_a, transpose_b=gemm.transpose_b
-                )
-                out.append(c[0, 0])  # keeps the product without returning it
-            return tf.stack(out)
+    @tf.function
+    def tf_products():
+        # c[0, 0] keeps each product without returning it.
+        return tf.stack([product(a_tf[i], b_tf[j])[0, 0] for i, j in pairs])
 
-        return f
-
-    def np_run(r):
-        for i, j in (pairs * (r // len(pairs) + 1))[:r]:
+    def np_products():
+        for i, j in pairs:
             a = a_list[i].T if gemm.transpose_a else a_list[i]
             b = b_list[j].T if gemm.transpose_b else b_list[j]
             a @ b
 
-    def rate(run, reps):
-        run(reps)  # warm-up
+    def rate(run):
+        run()  # warm-up
         best = math.inf
         for _ in range(5):
             start = time.perf_counter()
-            run(reps)
+            run()
             best = min(best, time.perf_counter() - start)
-        return gemm.flops * reps / best
+        return gemm.flops * len(pairs) / best
 
-    # Enough products per timing for >= min_seconds.
-    start = time.perf_counter()
-    np_run(4)
-    per_product = max((time.perf_counter() - start) / 4, 1e-7)
-    reps = int(min(256, max(4, min_seconds / per_product)))
-    f = tf_fn(reps)
-    tf_rate = rate(lambda r: f().numpy(), reps)
-    np_rate = rate(np_run, reps)
-    return tf_rate, np_rate
+    return rate(lambda: tf_products().numpy()), rate(np_products)
 
 
 def run_bound(config, args):
