@@ -1,5 +1,23 @@
 """Keras callbacks for adversarial training."""
 
+from keras_gan.callbacks.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    CheckpointMismatchError,
+    RestoredState,
+)
+from keras_gan.callbacks.divergence import DivergenceGuard, TrainingDiverged
+from keras_gan.callbacks.diversity import DiversityMonitor, ModeCollapseWarning
 from keras_gan.callbacks.sample_grid import SampleGrid
 
-__all__ = ["SampleGrid"]
+__all__ = [
+    "SampleGrid",
+    "Checkpoint",
+    "CheckpointError",
+    "CheckpointMismatchError",
+    "RestoredState",
+    "DivergenceGuard",
+    "TrainingDiverged",
+    "DiversityMonitor",
+    "ModeCollapseWarning",
+]
