@@ -18,9 +18,11 @@ BAD = [
     # (id, dotted overrides, pattern of the message)
     ("negative width", {"generator.hidden": [16, -4]},
      r"generator: .*hidden\.1: Input should be greater than or equal to 1 \(got -4\)"),
-    ("zero width", {"discriminator.hidden": [0]}, r"discriminator: .*hidden\.0: Input should be greater than or equal to 1"),
+    ("zero width", {"discriminator.hidden": [0]},
+     r"discriminator: .*hidden\.0: Input should be greater than or equal to 1"),
     ("width not a list", {"generator.hidden": 16}, r"hidden: Input should be a valid list"),
-    ("fractional width", {"generator.hidden": [2.5]}, r"hidden\.0: Input should be a valid integer"),
+    ("fractional width", {"generator.hidden": [2.5]},
+     r"hidden\.0: Input should be a valid integer"),
     ("absurd width", {"generator.hidden": [10**9]}, rf"less than or equal to {MAX_WIDTH}"),
     ("unknown activation", {"generator.activation": "relux"},
      r"activation: unknown activation 'relux'; allowed: \[.*'relu'"),

@@ -101,7 +101,7 @@ def _annotation(name, default):
     return Any
 
 
-@functools.lru_cache(maxsize=None)
+@functools.cache
 def argument_schema(builder):
     """A pydantic model of ``builder``'s configurable keyword arguments."""
     fields = {}
