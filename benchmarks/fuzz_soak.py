@@ -206,86 +206,20 @@ def run_fuzz(server, generators, args, memory):
 
 
 # ------------------------------------------------------------------ soak
-def soak_pool(generators, size=64, seed=0):
-    """``size`` distinct valid requests with their expected outputs."""
-    import numpy as np
-    from serving_fuzz import LATENT, NUM_CLASSES, Request
-
-    rng = np.random.default_rng(seed)
-    pool = []
-    for i in range(size):
-        model = "fuzz" if i % 4 else "cond"
-        n = int(rng.integers(1, 17))
-        labels = rng.integers(0, NUM_CLASSES, n).tolist() if model == "cond" else None
-        if i % 2:
-            inputs = {"num_samples": n, "seed": int(rng.integers(0, 2**40))}
-            if labels is not None:
-                inputs["labels"] = labels
-            body = {"signature_name": "sample", "inputs": inputs}
-            expected = generators.sample(model, n, inputs["seed"], labels)
-            key = "outputs"
-        else:
-            z = rng.normal(size=(n, LATENT)).astype(np.float32)
-            expected = generators.from_z(model, z, labels)
-            if i % 3 == 0 and model == "fuzz":
-                body, key = {"instances": z.tolist()}, "predictions"
-            else:
-                inputs = {"z": z.tolist()}
-                if labels is not None:
-                    inputs["labels"] = labels
-                body, key = {"inputs": inputs}, "outputs"
-        request = Request("POST", f"/v1/models/{model}:predict", json.dumps(body).encode())
-        pool.append((request, key, expected))
-    return pool
-
-
 def run_soak(server, generators, args):
-    import numpy as np
-    from serving_fuzz import Sender
+    from serving_fuzz import soak, soak_requests
 
-    pool = soak_pool(generators, seed=args.seed)
+    pool = soak_requests(generators, seed=args.seed)
     total = args.warmup + args.soak
-    counter = iter(range(total))
-    lock = threading.Lock()
-    results = [None] * total  # (finish time, latency, ok)
-    errors = []
-
-    def client(_):
-        sender = Sender(server.rest_port)
-        try:
-            while True:
-                with lock:
-                    i = next(counter, None)
-                if i is None:
-                    return
-                request, key, expected = pool[i % len(pool)]
-                start = time.perf_counter()
-                try:
-                    status, _, data = sender.send(request)
-                    ok = status == 200
-                    if ok:
-                        got = np.asarray(json.loads(data)[key], np.float32)
-                        ok = got.shape == expected.shape and np.allclose(got, expected, atol=1e-5)
-                except Exception as e:  # a failed connection is an error too
-                    ok, status, data = False, None, repr(e).encode()
-                end = time.perf_counter()
-                results[i] = (end, end - start, ok)
-                if not ok and len(errors) < 20:
-                    errors.append(f"request {i}: {status} {data[:300]!r}")
-        finally:
-            sender.close()
-
     start = time.perf_counter()
-    with concurrent.futures.ThreadPoolExecutor(args.concurrency) as executor:
-        list(executor.map(client, range(args.concurrency)))
+    results, errors = soak(server.rest_port, pool, total, args.concurrency)
     wall = time.perf_counter() - start
-    measured = sorted(results[args.warmup :], key=lambda r: r[0])  # by completion time
+    measured = sorted(results[args.warmup :])  # by completion time
     latencies = [r[1] * 1000 for r in measured]
     first, last = latencies[: args.window], latencies[-args.window :]
     return {
         "requests": len(measured),
-        "errors": sum(1 for r in measured if not r[2])
-        + sum(1 for r in results[: args.warmup] if not r[2]),  # fmt: skip
+        "errors": sum(1 for r in results if not r[2]),
         "error_samples": errors,
         "wall_s": wall,
         "requests_per_s": total / wall,
@@ -337,8 +271,9 @@ def main(argv=None):
             log_path=root / "server.log",
         )
         try:
-            warm = soak_pool(generators, size=16, seed=99)
-            from serving_fuzz import Sender
+            from serving_fuzz import Sender, soak_requests
+
+            warm = soak_requests(generators, size=16, seed=99)
 
             sender = Sender(server.rest_port)
             for request, _, _ in warm * 4:

@@ -781,6 +781,85 @@ def statuses(raw):
     return [int(m) for m in re.findall(rb"(?:^|\r\n|\})HTTP/1\.[01] (\d{3}) ", raw)]
 
 
+# ------------------------------------------------------------------ soak
+def soak_requests(generators, size=64, seed=0):
+    """``size`` distinct valid requests (both models, both signatures, row and
+    columnar formats, 1-16 samples) with their expected outputs:
+    ``[(request, response key, expected array)]``."""
+    rng = np.random.default_rng(seed)
+    pool = []
+    for i in range(size):
+        model = "fuzz" if i % 4 else "cond"
+        n = int(rng.integers(1, 17))
+        labels = rng.integers(0, NUM_CLASSES, n).tolist() if model == "cond" else None
+        if i % 2:
+            inputs = {"num_samples": n, "seed": int(rng.integers(0, 2**40))}
+            if labels is not None:
+                inputs["labels"] = labels
+            body, key = {"signature_name": "sample", "inputs": inputs}, "outputs"
+            expected = generators.sample(model, n, inputs["seed"], labels)
+        else:
+            z = rng.normal(size=(n, LATENT)).astype(np.float32)
+            expected = generators.from_z(model, z, labels)
+            if i % 3 == 0 and model == "fuzz":
+                body, key = {"instances": z.tolist()}, "predictions"
+            else:
+                inputs = {"z": z.tolist()}
+                if labels is not None:
+                    inputs["labels"] = labels
+                body, key = {"inputs": inputs}, "outputs"
+        request = Request("POST", f"/v1/models/{model}:predict", encode(body))
+        pool.append((request, key, expected))
+    return pool
+
+
+def soak(port, pool, total, concurrency):
+    """Send ``total`` requests cycling through ``pool`` from ``concurrency``
+    client threads (one keep-alive connection each), checking every answer.
+    Returns ``(results, error samples)``; ``results[i]`` is ``(completion time,
+    latency s, ok)`` of request ``i``."""
+    import threading
+
+    counter = iter(range(total))
+    lock = threading.Lock()
+    results = [None] * total
+    errors = []
+
+    def client():
+        sender = Sender(port)
+        try:
+            while True:
+                with lock:
+                    i = next(counter, None)
+                if i is None:
+                    return
+                request, key, expected = pool[i % len(pool)]
+                start = time.perf_counter()
+                try:
+                    status, _, data = sender.send(request)
+                    ok = status == 200
+                    if ok:
+                        got = np.asarray(json.loads(data)[key], np.float32)
+                        ok = got.shape == expected.shape and np.allclose(
+                            got, expected, rtol=1e-5, atol=1e-5
+                        )
+                except Exception as e:  # a failed connection is an error too
+                    ok, status, data = False, None, repr(e).encode()
+                end = time.perf_counter()
+                results[i] = (end, end - start, ok)
+                if not ok and len(errors) < 20:
+                    errors.append(f"request {i}: {status} {data[:300]!r}")
+        finally:
+            sender.close()
+
+    threads = [threading.Thread(target=client) for _ in range(concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    return results, errors
+
+
 # ------------------------------------------------------------------ checking
 def check_response(request, expectation, status, content_type, data):
     """Raise AssertionError unless the answer is a 4xx or a correct 200."""
