@@ -58,7 +58,7 @@ def snapshot(directory):
 
 @pytest.mark.slow
 def test_sigkill_at_random_points_then_resume_finishes_exactly_the_configured_steps(tmp_path):
-    epochs, steps_per_epoch = 4, 60
+    epochs, steps_per_epoch = 4, 100
     total = epochs * steps_per_epoch
     config = make_config(
         tmp_path,
@@ -84,7 +84,7 @@ def test_sigkill_at_random_points_then_resume_finishes_exactly_the_configured_st
                 while (latest_step(checkpoints) or 0) <= before and proc.poll() is None:
                     assert time.monotonic() < deadline, log_path.read_text()[-2000:]
                     time.sleep(0.02)
-                time.sleep(rng.uniform(0.0, 0.25))
+                time.sleep(rng.uniform(0.0, 0.15))
                 if proc.poll() is None:
                     proc.send_signal(signal.SIGKILL)
                     proc.wait(timeout=60)
@@ -106,7 +106,7 @@ def test_sigkill_at_random_points_then_resume_finishes_exactly_the_configured_st
         text = (tmp_path / f"attempt{attempt}.log").read_text()
         m = re.search(
             r"Resuming from checkpoint \S+ckpt-(\d+) at step (\d+), epoch (\d+)/4 "
-            r"\((\d+) of 60 steps of that epoch done; (\d+) steps to go\)",
+            r"\((\d+) of 100 steps of that epoch done; (\d+) steps to go\)",
             text,
         )
         assert m, text[-2000:]

@@ -8,6 +8,7 @@ shows no internal error, and its memory (RSS) stays within the stated bound.
 """
 
 import concurrent.futures
+import json
 import threading
 import time
 
@@ -96,8 +97,6 @@ def server(tmp_path_factory):
             body = {"signature_name": "sample", "inputs": {"num_samples": n, "seed": 0}}
             if model == "cond":
                 body["inputs"]["labels"] = [0] * n
-            import json
-
             status, _, data = srv.sender.send(
                 Request("POST", f"/v1/models/{model}:predict", json.dumps(body).encode())
             )
@@ -155,8 +154,6 @@ def test_malformed_http_never_gets_a_5xx(server):
 
 
 def _sample_request(n, seed):
-    import json
-
     body = json.dumps({"signature_name": "sample", "inputs": {"num_samples": n, "seed": seed}})
     return body.encode()
 
@@ -170,8 +167,6 @@ def test_slow_and_stalling_clients_get_correct_answers(server):
     expected = server.generators.sample("fuzz", 3, 42)
 
     def answer_of(received):
-        import json
-
         head, _, payload = received.partition(b"\r\n\r\n")
         assert head.startswith(b"HTTP/1.1 200"), received[:300]
         return np.asarray(json.loads(payload)["outputs"], np.float32)
