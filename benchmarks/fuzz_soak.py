@@ -41,9 +41,10 @@ import os
 import statistics
 import sys
 import tempfile
-import threading
 import time
 from pathlib import Path
+
+import numpy as np
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
@@ -52,43 +53,8 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 
 def percentile(values, q):
-    values = sorted(values)
-    if not values:
-        return float("nan")
-    k = (len(values) - 1) * q / 100.0
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
-
-
-class Memory:
-    def __init__(self, pid):
-        import psutil
-
-        self.process = psutil.Process(pid)
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def rss(self):
-        return self.process.memory_info().rss
-
-    def _run(self):
-        while not self._stop.wait(0.05):
-            try:
-                self.peak = max(self.peak, self.rss())
-            except Exception:
-                return
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def reset_peak(self):
-        self.peak = self.rss()
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join()
+    """The ``q``-th percentile (linear interpolation), NaN for no values."""
+    return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
 # ------------------------------------------------------------------ fuzz
@@ -271,7 +237,7 @@ def main(argv=None):
             log_path=root / "server.log",
         )
         try:
-            from serving_fuzz import Sender, soak_requests
+            from serving_fuzz import Memory, Sender, soak_requests
 
             warm = soak_requests(generators, size=16, seed=99)
 

@@ -24,6 +24,7 @@ import json
 import math
 import socket
 import struct
+import threading
 import time
 from urllib.parse import quote
 
@@ -886,3 +887,38 @@ def check_response(request, expectation, status, content_type, data):
             assert status == expectation.status, context
     elif status == 200:
         assert isinstance(body, dict) and body, context
+
+
+class Memory:
+    """Samples a process's resident memory (RSS) in a thread; ``peak`` is the maximum."""
+
+    def __init__(self, pid, interval=0.02):
+        import psutil
+
+        self._errors = psutil.Error
+        self.process = psutil.Process(pid)
+        self.interval = interval
+        self.peak = 0
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._run, daemon=True)
+
+    def rss(self):
+        return self.process.memory_info().rss
+
+    def _run(self):
+        while not self._stop.wait(self.interval):
+            try:
+                self.peak = max(self.peak, self.rss())
+            except self._errors:
+                return
+
+    def start(self):
+        self._thread.start()
+        return self
+
+    def reset_peak(self):
+        self.peak = self.rss()
+
+    def stop(self):
+        self._stop.set()
+        self._thread.join()

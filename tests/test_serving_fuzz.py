@@ -9,11 +9,9 @@ shows no internal error, and its memory (RSS) stays within the stated bound.
 
 import concurrent.futures
 import json
-import threading
 import time
 
 import numpy as np
-import psutil
 import pytest
 from hypothesis import HealthCheck, given, settings
 from serving_fuzz import (
@@ -22,6 +20,7 @@ from serving_fuzz import (
     MODELS,
     SERVER_FLAGS,
     Generators,
+    Memory,
     Request,
     Sender,
     build_models,
@@ -49,34 +48,6 @@ def fuzz_settings(n):
         database=None,
         suppress_health_check=[HealthCheck.too_slow, HealthCheck.data_too_large],
     )
-
-
-class Memory:
-    """Samples the server's RSS in a thread."""
-
-    def __init__(self, pid):
-        self.process = psutil.Process(pid)
-        self.peak = 0
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._run, daemon=True)
-
-    def rss(self):
-        return self.process.memory_info().rss
-
-    def _run(self):
-        while not self._stop.wait(0.02):
-            try:
-                self.peak = max(self.peak, self.rss())
-            except psutil.Error:
-                return
-
-    def start(self):
-        self._thread.start()
-        return self
-
-    def stop(self):
-        self._stop.set()
-        self._thread.join()
 
 
 @pytest.fixture(scope="module")
