@@ -50,6 +50,7 @@ setup(
             "pytest>=8,<10",
             "pytest-timeout>=2.3,<3",
             "hypothesis>=6.100,<7",
+            "psutil>=5.9",
             "scipy>=1.11,<2",
         ],
         "lint": ["ruff>=0.6"],

@@ -1,7 +1,27 @@
 """Keras callbacks for adversarial training."""
 
+from keras_gan.callbacks.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    CheckpointMismatchError,
+    RestoredState,
+)
+from keras_gan.callbacks.divergence import DivergenceGuard, TrainingDiverged
+from keras_gan.callbacks.diversity import DiversityMonitor, ModeCollapseWarning
 from keras_gan.callbacks.momentum import MomentumSchedule
 from keras_gan.callbacks.parzen import ParzenEvaluation
 from keras_gan.callbacks.sample_grid import SampleGrid
 
-__all__ = ["MomentumSchedule", "ParzenEvaluation", "SampleGrid"]
+__all__ = [
+    "SampleGrid",
+    "MomentumSchedule",
+    "ParzenEvaluation",
+    "Checkpoint",
+    "CheckpointError",
+    "CheckpointMismatchError",
+    "RestoredState",
+    "DivergenceGuard",
+    "TrainingDiverged",
+    "DiversityMonitor",
+    "ModeCollapseWarning",
+]
