@@ -23,7 +23,7 @@ import inspect
 import math
 import os
 import typing
-from typing import Literal
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
@@ -239,7 +239,8 @@ class TrainingConfig(_Strict):
     steps_per_epoch: int | None = Field(None, ge=1)
     generator_loss: Literal["non_saturating", "minimax"] = "non_saturating"
     jit_compile: bool = False
-    steps_per_execution: int = Field(1, ge=1)
+    #: Training steps per call of the compiled step ("auto": see AdversarialModel).
+    steps_per_execution: Literal["auto"] | Annotated[int, Field(ge=1)] = "auto"
     seed: int = Field(0, ge=0, le=2**32 - 1)
     verbose: Literal["auto", 0, 1, 2] = "auto"
 

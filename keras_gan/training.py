@@ -36,12 +36,13 @@ from keras_gan.data.sources import IMAGE_DATASETS
 from keras_gan.data.toy import toy_distribution
 from keras_gan.io import atomic_save_model
 from keras_gan.models import MODELS
+from keras_gan.optimizers import FusedSGD
 from keras_gan.schedules import ExponentialDecayToFloor
 
 logger = logging.getLogger("keras_gan.training")
 
 _OPTIMIZERS = {
-    "sgd": keras.optimizers.SGD,
+    "sgd": FusedSGD,  # keras.optimizers.SGD with a fused momentum update
     "adam": keras.optimizers.Adam,
     "adamw": keras.optimizers.AdamW,
     "rmsprop": keras.optimizers.RMSprop,
