@@ -1,6 +1,8 @@
 """The compiled training step: traced once, the same with XLA, no host round trips,
 steps per execution and the joint discriminator call."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -199,6 +201,27 @@ def test_auto_steps_per_execution_respects_callbacks_and_epochs():
     finite = tf.data.Dataset.from_tensor_slices(images(64)).batch(8)
     evaluated = gan.evaluate(finite, verbose=0, return_dict=True)
     assert gan.steps_per_execution == 5 and np.isfinite(evaluated["d_loss"])
+
+
+def test_checkpoint_and_divergence_guard_keep_several_steps_per_call(tmp_path):
+    from keras_gan.callbacks import Checkpoint, DivergenceGuard
+
+    gan = image_gan()
+    gan.compile(sgd(), sgd())
+    choose = gan.choose_steps_per_execution
+    every_500 = Checkpoint(tmp_path / "a", every_n_steps=500)
+    assert choose([every_500, DivergenceGuard(every_500)], steps_per_epoch=600) == 10
+    # Saves stay on multiples of every_n_steps: the count must divide it.
+    assert choose([Checkpoint(tmp_path / "b", every_n_steps=4)], steps_per_epoch=600) == 4
+    assert choose([Checkpoint(tmp_path / "c", every_n_steps=7)], steps_per_epoch=600) == 1
+    assert choose([Checkpoint(tmp_path / "d", every_n_steps=None)]) == 10
+    # Saved at steps 4, 8, 10 (epoch end), 12, 16, 20 (epoch end), as with one step per call.
+    checkpoint = Checkpoint(tmp_path / "e", every_n_steps=4, keep=10)
+    ds = tf.data.Dataset.from_tensor_slices(images()).batch(8, drop_remainder=True).repeat()
+    gan.fit(ds, epochs=2, steps_per_epoch=10, callbacks=[checkpoint], verbose=0)
+    assert gan.steps_per_execution == 2
+    names = [os.path.basename(p) for p in checkpoint.checkpoints()]
+    assert names == ["ckpt-4", "ckpt-8", "ckpt-10", "ckpt-12", "ckpt-16", "ckpt-20"]
 
 
 def test_steps_per_execution_validation_and_saving(tmp_path):

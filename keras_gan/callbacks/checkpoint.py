@@ -398,6 +398,11 @@ class Checkpoint(keras.callbacks.Callback):
         return path
 
     # ------------------------------------------------------------ callback
+    def supports_steps_per_execution(self, n):
+        """``fit`` may run ``n`` steps per call if saves still fall on multiples
+        of ``every_n_steps`` (see ``keras_gan.models.base``, "Steps per execution")."""
+        return self.every_n_steps is None or self.every_n_steps % n == 0
+
     def on_train_begin(self, logs=None):
         self._bind(self.model)
         if self._last_saved_step is None:

@@ -66,6 +66,11 @@ class DivergenceGuard(keras.callbacks.Callback):
         self.diverged = None
         self._epoch = 0
 
+    def supports_steps_per_execution(self, n):
+        """Any number of steps per call: a non-finite loss is caught at the end of
+        the call, and the message names the call's last step."""
+        return True
+
     def on_train_begin(self, logs=None):
         self.diverged = None
 

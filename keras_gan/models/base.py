@@ -45,7 +45,11 @@ overhead of ``fit``. Results are identical to one step per call (the same
 steps in the same order); only how often batch-level callbacks run changes, so
 ``fit`` falls back to one step per call when a callback has batch-level hooks
 (``on_train_batch_begin/end``, ``on_batch_begin/end``; Keras' ``TensorBoard``
-counts only if it writes per batch or profiles), when the model runs eagerly
+counts only if it writes per batch or profiles) unless the callback declares
+which counts it works with: a method ``supports_steps_per_execution(n) -> bool``
+(the package's ``Checkpoint`` accepts counts dividing its ``every_n_steps``, so
+it still saves at exactly those steps; ``DivergenceGuard`` accepts any, and then
+names the last step of the call in which a loss became non-finite), when the model runs eagerly
 and under a ``tf.distribute`` strategy (where TensorFlow cannot run
 cross-replica updates such as WGAN's weight clipping inside the loop). With
 ``steps_per_epoch`` set, the number of steps per call divides it (Keras would
@@ -92,7 +96,7 @@ def _num_replicas():
 
 
 def _has_batch_hooks(callback):
-    """Whether ``callback`` acts per batch (so it needs one training step per call)."""
+    """Whether ``callback`` acts per batch."""
     if isinstance(callback, keras.callbacks.TensorBoard):
         # Its batch hooks only count batches unless it writes per batch or profiles.
         return (
@@ -104,6 +108,17 @@ def _has_batch_hooks(callback):
     return any(
         getattr(type(callback), hook, None) is not getattr(base, hook) for hook in _BATCH_HOOKS
     )
+
+
+def _allows_steps_per_execution(callback, n):
+    """Whether ``callback`` works with ``n`` training steps per call: it says so
+    (``supports_steps_per_execution(n)``), or it has no batch-level hooks."""
+    if n == 1:
+        return True
+    supports = getattr(callback, "supports_steps_per_execution", None)
+    if supports is not None:
+        return bool(supports(n))
+    return not _has_batch_hooks(callback)
 
 
 def _replica_id():
@@ -551,15 +566,18 @@ class AdversarialModel(keras.Model):
             self.run_eagerly
             or self._distribute_strategy is not None  # built under a tf.distribute strategy
             or tf.distribute.has_strategy()
-            or any(_has_batch_hooks(cb) for cb in callbacks or ())
         ):
             return 1
-        n = AUTO_STEPS_PER_EXECUTION
-        if steps_per_epoch:  # a divisor, so that an epoch runs exactly steps_per_epoch steps
-            n = max(
-                d for d in range(1, min(n, int(steps_per_epoch)) + 1) if steps_per_epoch % d == 0
-            )
-        return n
+        limit = AUTO_STEPS_PER_EXECUTION
+        if steps_per_epoch:
+            limit = min(limit, int(steps_per_epoch))
+        return max(
+            n
+            for n in range(1, limit + 1)
+            # a divisor, so that an epoch runs exactly steps_per_epoch steps
+            if not (steps_per_epoch and steps_per_epoch % n)
+            and all(_allows_steps_per_execution(cb, n) for cb in callbacks or ())
+        )
 
     def _set_steps_per_execution(self, n):
         if self.steps_per_execution != n:
