@@ -50,9 +50,13 @@ setup(
             "pytest>=8,<10",
             "pytest-timeout>=2.3,<3",
             "hypothesis>=6.100,<7",
+            "psutil>=5.9",
             "scipy>=1.11,<2",
         ],
         "lint": ["ruff>=0.6"],
+        # benchmarks/: psutil for peak memory; torch for train_throughput.py's PyTorch peer
+        # (never imported by the package).
+        "bench": ["torch==2.13.0", "psutil>=5.9"],
         "gpu": ["tensorflow[and-cuda]~=2.21.0"],
     },
     entry_points={"console_scripts": ["keras-gan=keras_gan.cli:main"]},

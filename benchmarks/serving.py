@@ -39,6 +39,8 @@ import tempfile
 import threading
 import time
 
+import numpy as np
+
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
@@ -47,12 +49,8 @@ TRANSPORTS = ("in-process", "grpc", "rest")
 
 
 def percentile(values, q):
-    values = sorted(values)
-    if not values:
-        return float("nan")
-    k = (len(values) - 1) * q / 100.0
-    lo, hi = int(k), min(int(k) + 1, len(values) - 1)
-    return values[lo] + (values[hi] - values[lo]) * (k - lo)
+    """The ``q``-th percentile (linear interpolation), NaN for no values."""
+    return float(np.percentile(values, q)) if len(values) else float("nan")
 
 
 def export_paper_generator(base_dir):

@@ -20,8 +20,10 @@ config.training.batch_size  # 100
 from __future__ import annotations
 
 import inspect
+import math
 import os
-from typing import Literal
+import typing
+from typing import Annotated, Literal
 
 import yaml
 from pydantic import (
@@ -35,6 +37,8 @@ from pydantic import (
 )
 
 CONFIG_DIR = os.path.join(os.path.dirname(__file__), "configs")
+#: Largest ``dataset.num_examples`` of a toy data set (drawn in memory).
+MAX_TOY_EXAMPLES = 50_000_000
 
 MODEL_NAMES = ("gan", "wgan", "wgan_gp", "conditional_gan")
 OPTIMIZERS = ("sgd", "adam", "rmsprop", "adamw")
@@ -49,7 +53,25 @@ class ConfigError(ValueError):
 
 
 class _Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", strict=False, validate_assignment=True)
+    model_config = ConfigDict(
+        extra="forbid", strict=False, validate_assignment=True, allow_inf_nan=False
+    )
+
+    @model_validator(mode="before")
+    @classmethod
+    def _no_bool_numbers(cls, data):
+        """``epochs: yes`` is not 1: a YAML boolean where a number is expected is an error."""
+        if isinstance(data, dict):
+            for name, field in cls.model_fields.items():
+                value = data.get(name)
+                if isinstance(value, bool) and _numeric_not_bool(field.annotation):
+                    raise ValueError(f"{name}: expected a number; got the boolean {value!r}")
+        return data
+
+
+def _numeric_not_bool(annotation):
+    args = set(typing.get_args(annotation)) or {annotation}
+    return bool(args & {int, float}) and bool not in args
 
 
 class NetworkConfig(BaseModel):
@@ -60,6 +82,19 @@ class NetworkConfig(BaseModel):
 
     def kwargs(self):
         return dict(self.model_extra or {})
+
+    @model_validator(mode="after")
+    def _check_arguments(self):
+        """Types and ranges of the builder's arguments (see
+        :mod:`keras_gan.networks.arguments`); unknown names are reported by
+        :class:`Config`, which knows whether this is a generator or a discriminator."""
+        from keras_gan import networks
+        from keras_gan.networks.arguments import check_network_arguments
+
+        builder = networks.GENERATORS.get(self.name) or networks.DISCRIMINATORS.get(self.name)
+        if builder is not None:
+            check_network_arguments(builder, self.kwargs())
+        return self
 
 
 class OptimizerConfig(_Strict):
@@ -115,6 +150,11 @@ class OptimizerConfig(_Strict):
                 f"option(s) {sorted(given - allowed)} do not apply to optimizer {self.name!r}; "
                 f"allowed: {sorted(allowed)}"
             )
+        if self.min_learning_rate >= self.learning_rate and self.decay_rate not in (None, 1):
+            raise ValueError(
+                f"min_learning_rate ({self.min_learning_rate}) must be below learning_rate "
+                f"({self.learning_rate})"
+            )
         return self
 
 
@@ -143,6 +183,59 @@ class DatasetConfig(_Strict):
             raise ValueError(f"value_range must be (low, high) with low < high; got {value}")
         return value
 
+    @model_validator(mode="after")
+    def _check_split_and_params(self):
+        """The split's syntax and a toy distribution's parameters, checked now
+        (without loading any data)."""
+        from keras_gan.data.sequences import SEQUENCE_DATASETS, check_sequence_params
+        from keras_gan.data.sources import IMAGE_DATASETS, parse_split
+        from keras_gan.data.toy import TOY_DISTRIBUTIONS
+
+        if self.name in SEQUENCE_DATASETS:
+            try:
+                check_sequence_params(self.name, self.split, **self.params)
+            except ValueError as e:
+                raise ValueError(f"params: {e}") from None
+            return self
+        if self.name in IMAGE_DATASETS:
+            parse_split(self.split)
+            if self.params:
+                raise ValueError(
+                    f"params: image data set {self.name!r} takes no parameters; "
+                    f"got {sorted(self.params)}"
+                )
+            return self
+        if self.split not in ("train", "test"):
+            raise ValueError(
+                f"split: toy data set {self.name!r} has the splits 'train' and 'test' "
+                f"(independent draws); got {self.split!r}"
+            )
+        if self.num_examples is not None and self.num_examples > MAX_TOY_EXAMPLES:
+            raise ValueError(
+                f"num_examples: at most {MAX_TOY_EXAMPLES} examples of a toy data set; "
+                f"got {self.num_examples}"
+            )
+        builder = TOY_DISTRIBUTIONS[self.name]
+        allowed = list(inspect.signature(builder).parameters)
+        unknown = sorted(set(self.params) - set(allowed))
+        if unknown:
+            raise ValueError(
+                f"params: unknown parameter(s) {unknown} of {self.name!r}; allowed: {allowed}"
+            )
+        for key, value in self.params.items():
+            if isinstance(value, bool) or not isinstance(value, (int, float)):
+                raise ValueError(f"params.{key}: expected a number; got {value!r}")
+            if not math.isfinite(value):
+                raise ValueError(f"params.{key}: must be finite; got {value!r}")
+        try:
+            builder(**self.params)
+        except ValueError as e:
+            raise ValueError(f"params: {e}") from None
+        for key in ("std", "noise", "radius", "spacing"):
+            if key in self.params and not self.params[key] > 0:
+                raise ValueError(f"params.{key}: must be > 0; got {self.params[key]!r}")
+        return self
+
 
 class TrainingConfig(_Strict):
     epochs: int = Field(1, ge=1)
@@ -153,14 +246,15 @@ class TrainingConfig(_Strict):
     steps_per_epoch: int | None = Field(None, ge=1)
     generator_loss: Literal["non_saturating", "minimax"] = "non_saturating"
     jit_compile: bool = False
-    steps_per_execution: int = Field(1, ge=1)
-    seed: int = 0
+    #: Training steps per call of the compiled step ("auto": see AdversarialModel).
+    steps_per_execution: Literal["auto"] | Annotated[int, Field(ge=1)] = "auto"
+    seed: int = Field(0, ge=0, le=2**32 - 1)
     verbose: Literal["auto", 0, 1, 2] = "auto"
 
 
 class LoggingConfig(_Strict):
     #: Run directory: TensorBoard logs, ``model.keras`` and sample PNGs.
-    logdir: str = "runs/gan"
+    logdir: str = Field("runs/gan", min_length=1)
     sample_every: int = Field(1, ge=1)
     num_samples: int = Field(64, ge=1, le=4096)
     png: bool = True
@@ -168,7 +262,38 @@ class LoggingConfig(_Strict):
 
 class ExportConfig(_Strict):
     #: Base directory of the versioned SavedModels (``None``: do not export).
-    base_dir: str | None = None
+    base_dir: str | None = Field(None, min_length=1)
+
+
+class CheckpointConfig(_Strict):
+    """Checkpoints to resume from (see :class:`keras_gan.callbacks.Checkpoint`).
+
+    ``keras-gan train`` restores the latest checkpoint of ``directory`` when it
+    starts and runs the remaining steps; delete the directory (or use another
+    logdir) to start over.
+    """
+
+    enabled: bool = True
+    #: Default: ``<logging.logdir>/checkpoints``.
+    directory: str | None = Field(None, min_length=1)
+    #: Generator updates between checkpoints (``null``: only at epoch ends).
+    every_n_steps: int | None = Field(500, ge=1)
+    #: How many of the latest checkpoints to keep.
+    keep: int = Field(3, ge=1)
+
+
+class MonitoringConfig(_Strict):
+    """Divergence guard and mode-collapse warning (see :mod:`keras_gan.callbacks`)."""
+
+    #: Stop at the first NaN/Inf loss or weight (exit status 1, nothing saved).
+    stop_on_divergence: bool = True
+    #: Epochs between sample-diversity checks (``null``: never).
+    diversity_every: int | None = Field(1, ge=1)
+    #: Samples (and real examples) compared.
+    diversity_samples: int = Field(256, ge=2, le=4096)
+    #: Warn when the samples' mean pairwise distance is below this fraction of
+    #: the data's.
+    diversity_threshold: float = Field(0.1, ge=0)
 
 
 class GANOptions(_Strict):
@@ -246,6 +371,8 @@ class Config(_Strict):
     d_optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     g_optimizer: OptimizerConfig = Field(default_factory=OptimizerConfig)
     logging: LoggingConfig = Field(default_factory=LoggingConfig)
+    checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
+    monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
     #: Optional temperature annealing of a Gumbel-Softmax generator.
     temperature_schedule: TemperatureScheduleConfig | None = None
@@ -360,6 +487,14 @@ class Config(_Strict):
                 f"generator.output_bias: {bias!r} is not allowed; use a number or "
                 f"{networks.DATA_MARGINALS!r} (logit of the training data's mean per output)"
             )
+        return self
+
+    @model_validator(mode="after")
+    def _check_sizes(self):
+        from keras_gan.networks.arguments import MAX_WIDTH
+
+        if self.latent_dim > MAX_WIDTH:
+            raise ValueError(f"latent_dim: at most {MAX_WIDTH}; got {self.latent_dim}")
         return self
 
 

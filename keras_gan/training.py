@@ -17,13 +17,20 @@ from __future__ import annotations
 
 import dataclasses
 import inspect
+import json
 import logging
 import os
 
 import keras
 
 from keras_gan import networks
-from keras_gan.callbacks import MomentumSchedule, SampleGrid
+from keras_gan.callbacks import (
+    Checkpoint,
+    DivergenceGuard,
+    DiversityMonitor,
+    MomentumSchedule,
+    SampleGrid,
+)
 from keras_gan.data import load_dataset, sequence_vocabulary
 from keras_gan.data.grammar import DEFAULT_GRAMMAR
 from keras_gan.data.sequences import DEFAULT_GRAMMAR_LENGTH, SEQUENCE_DATASETS
@@ -31,12 +38,13 @@ from keras_gan.data.sources import IMAGE_DATASETS
 from keras_gan.data.toy import toy_distribution
 from keras_gan.io import atomic_save_model
 from keras_gan.models import MODELS
+from keras_gan.optimizers import FusedSGD
 from keras_gan.schedules import ExponentialDecayToFloor
 
 logger = logging.getLogger("keras_gan.training")
 
 _OPTIMIZERS = {
-    "sgd": keras.optimizers.SGD,
+    "sgd": FusedSGD,  # keras.optimizers.SGD with a fused momentum update
     "adam": keras.optimizers.Adam,
     "adamw": keras.optimizers.AdamW,
     "rmsprop": keras.optimizers.RMSprop,
@@ -52,6 +60,10 @@ class TrainResult:
     logdir: str
     model_path: str
     export_path: str | None = None
+    #: The checkpoint the run resumed from (``None``: it started afresh).
+    resumed_from: str | None = None
+    #: Generator updates done in total (the configured epochs x steps per epoch).
+    final_step: int = 0
 
 
 def example_shape(dataset_config):
@@ -249,24 +261,150 @@ def build_callbacks(config):
     ]
 
 
+#: Config sections a checkpoint must have been written with (see
+#: :func:`architecture`); other sections (learning rates, epochs, logging...)
+#: may change between a run and its resumption.
+ARCHITECTURE_KEYS = ("model", "model_options", "latent_dim", "noise", "generator", "discriminator")
+
+
+def architecture(config):
+    """The part of ``config`` that fixes the checkpointed variables, stored with
+    each checkpoint so a mismatch names the keys that changed."""
+    data = config.model_dump(mode="json")
+    arch = {key: data[key] for key in ARCHITECTURE_KEYS if key in data}
+    arch["d_optimizer"] = {"name": data["d_optimizer"]["name"]}
+    arch["g_optimizer"] = {"name": data["g_optimizer"]["name"]}
+    arch["dataset"] = {"name": data["dataset"]["name"]}
+    return arch
+
+
+def build_checkpoint(config):
+    """The configured :class:`~keras_gan.callbacks.Checkpoint` (``None`` when disabled)."""
+    c = config.checkpoint
+    if not c.enabled:
+        return None
+    directory = c.directory or os.path.join(config.logging.logdir, "checkpoints")
+    return Checkpoint(
+        directory, every_n_steps=c.every_n_steps, keep=c.keep, metadata=architecture(config)
+    )
+
+
+def build_monitors(config, dataset, checkpoint=None):
+    """The configured divergence guard and diversity monitor (in that order;
+    either may be ``None``)."""
+    m = config.monitoring
+    guard = DivergenceGuard(checkpoint) if m.stop_on_divergence else None
+    diversity = None
+    if m.diversity_every:
+        diversity = DiversityMonitor(
+            dataset,
+            every=m.diversity_every,
+            num_samples=m.diversity_samples,
+            threshold=m.diversity_threshold,
+            logdir=config.logging.logdir,
+        )
+    return guard, diversity
+
+
+def _completion_marker(checkpoint):
+    return os.path.join(checkpoint.directory, "completed.json")
+
+
+def _read_completion(checkpoint, step):
+    try:
+        with open(_completion_marker(checkpoint), encoding="utf-8") as f:
+            marker = json.load(f)
+    except (OSError, ValueError):
+        return None
+    return marker if isinstance(marker, dict) and marker.get("step") == step else None
+
+
+def _write_completion(checkpoint, step, model_path, export_path):
+    path = _completion_marker(checkpoint)
+    os.makedirs(os.path.dirname(path), exist_ok=True)
+    tmp = path + ".tmp"
+    with open(tmp, "w", encoding="utf-8") as f:
+        json.dump({"step": step, "model_path": model_path, "export_path": export_path}, f)
+    os.replace(tmp, path)
+
+
+def _say(message):
+    print(message, flush=True)
+
+
 def train(config, callbacks=()):
     """Train as configured; save ``<logdir>/model.keras``; when ``export.base_dir`` is
     set, export the generator as its next SavedModel version (see
-    :func:`keras_gan.export.export_generator`); return a :class:`TrainResult`."""
-    model = build_model(config)
+    :func:`keras_gan.export.export_generator`); return a :class:`TrainResult`.
+
+    With ``checkpoint.enabled`` (the default) the run is checkpointed into
+    ``<logdir>/checkpoints`` and, when that directory already holds a
+    checkpoint, resumed from it: exactly the remaining steps of the configured
+    ``epochs x steps_per_epoch`` are run (see :mod:`keras_gan.resume`). A run
+    that had already finished is not repeated (nothing is written again).
+
+    Raises:
+        keras_gan.config.ConfigError: the networks cannot be built as configured.
+        keras_gan.callbacks.CheckpointMismatchError: the checkpoint was written
+            for another architecture (nothing is written).
+        keras_gan.callbacks.TrainingDiverged: a loss or weight became NaN/Inf
+            (no ``model.keras`` and no export are written; the last good
+            checkpoint stays the latest).
+    """
+    from keras_gan.config import ConfigError
+    from keras_gan.resume import resume_fit, steps_per_epoch_of
+
+    try:
+        model = build_model(config)
+    except (ValueError, TypeError) as e:
+        raise ConfigError(f"Invalid config {config._source}: cannot build the model: {e}") from None
     dataset = build_dataset(config)
-    if config.training.steps_per_epoch:
+    steps_per_epoch = config.training.steps_per_epoch
+    if steps_per_epoch:
         dataset = dataset.repeat()
+    spe = steps_per_epoch_of(dataset, steps_per_epoch)
+    total = config.training.epochs * spe
     logdir = config.logging.logdir
+    model_path = os.path.join(logdir, "model.keras")
+
+    checkpoint = build_checkpoint(config)
+    state = checkpoint.restore(model) if checkpoint is not None else None
+    if state is not None:
+        if state.step >= total:
+            _say(
+                f"Training already complete: checkpoint {state.path} is at step {state.step} "
+                f"(configured: {config.training.epochs} epochs x {spe} steps = {total})."
+            )
+            done = _read_completion(checkpoint, state.step)
+            if done is not None:
+                return TrainResult(
+                    model, {}, logdir, done["model_path"], done["export_path"],
+                    resumed_from=state.path, final_step=state.step,
+                )  # fmt: skip
+        else:
+            epoch, steps_done = divmod(state.step, spe)
+            _say(
+                f"Resuming from checkpoint {state.path} at step {state.step}, epoch "
+                f"{epoch + 1}/{config.training.epochs} ({steps_done} of {spe} steps of that "
+                f"epoch done; {total - state.step} steps to go)."
+            )
+
     os.makedirs(logdir, exist_ok=True)
-    history = model.fit(
+    guard, diversity = build_monitors(config, dataset, checkpoint)
+    # The guard goes last: it raises TrainingDiverged when fit ends, after the
+    # other callbacks have closed their files.
+    all_callbacks = build_callbacks(config) + [c for c in (diversity,) if c] + list(callbacks)
+    all_callbacks += [guard] if guard is not None else []
+    result = resume_fit(
+        model,
         dataset,
         epochs=config.training.epochs,
-        steps_per_epoch=config.training.steps_per_epoch,
-        callbacks=build_callbacks(config) + list(callbacks),
+        steps_per_epoch=steps_per_epoch,
+        checkpoint=checkpoint,
+        callbacks=all_callbacks,
+        restore=False,
         verbose=config.training.verbose,
     )
-    model_path = os.path.join(logdir, "model.keras")
     atomic_save_model(model, model_path)
     export_path = None
     if config.export.base_dir:
@@ -278,4 +416,14 @@ def train(config, callbacks=()):
             value_range=config.dataset.value_range,
             training_config=config.model_dump(mode="json"),
         )
-    return TrainResult(model, history.history, logdir, model_path, export_path)
+    if checkpoint is not None and result.final_step >= total:
+        _write_completion(checkpoint, result.final_step, model_path, export_path)
+    return TrainResult(
+        model,
+        result.history,
+        logdir,
+        model_path,
+        export_path,
+        resumed_from=state.path if state is not None else None,
+        final_step=result.final_step,
+    )

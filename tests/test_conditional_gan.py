@@ -198,3 +198,33 @@ def test_the_network_contract():
         x = g([tf.zeros((2, 4)), labels])
         assert tuple(x.shape) == (2, *shape)
         assert tuple(d([x, labels]).shape) == (2, 1)
+
+
+def test_export_of_a_real_conditional_gan_matches_in_process_sampling(tmp_path):
+    """The exporter gives a trained ConditionalGAN a `labels` input on both
+    signatures; the SavedModel's samples equal `model.sample` for the same
+    seed and labels, and out-of-range labels are refused in the graph."""
+    from keras_gan.export import export_generator
+
+    g = networks.conditional_mlp_generator(latent_dim=2, num_classes=8, hidden=(16,))
+    d = networks.conditional_mlp_discriminator((2,), num_classes=8, hidden=(16,))
+    gan = models.ConditionalGAN(g, d, latent_dim=2, num_classes=8, seed=0)
+    gan.compile()
+    ds = data.load_dataset("gaussians_8", batch_size=64, num_examples=256, with_labels=True)
+    gan.fit(ds, epochs=1, verbose=0)
+
+    path = export_generator(gan, str(tmp_path / "cgan"))
+    loaded = tf.saved_model.load(path)
+    labels = np.array([0, 3, 7, 7, 1], np.int32)
+    out = loaded.signatures["sample"](
+        num_samples=tf.constant(5), seed=tf.constant(9, tf.int64), labels=tf.constant(labels)
+    )["images"].numpy()
+    np.testing.assert_allclose(out, gan.sample(5, labels=labels, seed=9), atol=1e-6)
+    z = gan.sample_latent(5, seed=2)
+    direct = loaded.signatures["serving_default"](z=tf.constant(z), labels=tf.constant(labels))
+    np.testing.assert_allclose(direct["images"].numpy(), gan.generate(z, labels), atol=1e-6)
+    with pytest.raises(tf.errors.InvalidArgumentError, match="num_classes"):
+        loaded.signatures["sample"](
+            num_samples=tf.constant(2), seed=tf.constant(0, tf.int64),
+            labels=tf.constant([0, 8], tf.int32),
+        )  # fmt: skip

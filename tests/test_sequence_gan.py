@@ -10,7 +10,7 @@ import pytest
 from keras_gan import data, models, networks
 from keras_gan.config import ConfigError, parse_config
 from keras_gan.metrics import validity_rate
-from keras_gan.training import build_model, train
+from keras_gan.training import train
 
 LENGTH = 8
 VOCAB = data.sequence_vocabulary("grammar", length=LENGTH)
@@ -162,9 +162,19 @@ def test_config_errors():
         parse_config(
             {**GRAMMAR_CONFIG, "generator": {"name": "sequence_gen"}, "temperature_schedule": None}
         )
+    # Data set parameters are checked when the config is parsed, before any data is drawn.
     bad = {**GRAMMAR_CONFIG, "dataset": {"name": "grammar", "params": {"grammar": "dyck"}}}
-    with pytest.raises(ValueError, match="Unknown grammar 'dyck'"):
-        build_model(parse_config(bad))
+    with pytest.raises(ConfigError, match="Unknown grammar 'dyck'"):
+        parse_config(bad)
+    bad = {**GRAMMAR_CONFIG, "dataset": {"name": "grammar", "params": {"lenght": 8}}}
+    with pytest.raises(ConfigError, match=r"Unknown argument\(s\) \['lenght'\]"):
+        parse_config(bad)
+    bad = {**GRAMMAR_CONFIG, "dataset": {"name": "grammar", "split": "validation"}}
+    with pytest.raises(ConfigError, match="Invalid split 'validation' for grammar data"):
+        parse_config(bad)
+    bad = {**GRAMMAR_CONFIG, "dataset": {"name": "text", "params": {"length": 8}}}
+    with pytest.raises(ConfigError, match="needs path"):
+        parse_config(bad)
     with pytest.raises(ConfigError, match="needs labelled data"):
         parse_config(
             {

@@ -3,8 +3,9 @@
 One server for the module (see the ``served`` fixture) serves four models from
 a model config file: ``mnist_gan`` (a tiny GAN trained a few steps on MNIST),
 ``versions`` (``latest 2`` policy, gets new versions during the tests),
-``corruptible`` (gets corrupt versions) and ``conditional`` (a stand-in
-conditional generator with ``labels`` inputs).
+``corruptible`` (gets corrupt versions), ``fragile`` (its directory breaks
+under the server) and ``conditional`` (a stand-in conditional generator with
+``labels`` inputs).
 """
 
 import concurrent.futures
@@ -80,7 +81,7 @@ def served(gan, tmp_path_factory):
     root = tmp_path_factory.mktemp("serving")
     base = root / "mnist_gan"
     v1 = export_generator(gan, base)
-    for name in ("versions", "corruptible"):
+    for name in ("versions", "corruptible", "fragile"):
         shutil.copytree(v1, root / name / "1")
     cond = conditional_stand_in()
     export_generator(cond, root / "conditional")
@@ -97,6 +98,7 @@ def served(gan, tmp_path_factory):
             model_version_policy {{ latest {{ num_versions: 2 }} }}
           }}
           config {{ name: "corruptible" base_path: "{root / "corruptible"}" }}
+          config {{ name: "fragile" base_path: "{root / "fragile"}" }}
           config {{ name: "conditional" base_path: "{root / "conditional"}" }}
         }}
         """
@@ -108,7 +110,7 @@ def served(gan, tmp_path_factory):
             "--max_num_samples", str(LIMIT),
             "--max_request_bytes", str(MAX_BYTES),
         ],
-        models=["mnist_gan", "versions", "corruptible", "conditional"],
+        models=["mnist_gan", "versions", "corruptible", "fragile", "conditional"],
         log_path=root / "server.log",
     )  # fmt: skip
     server.root = root
@@ -638,6 +640,85 @@ def test_a_corrupt_version_does_not_take_the_model_down(served, gan):
     export_generator(rescaled(gan, 0.5), base)  # version 4, good: replaces 1
     wait_for(lambda: states(served, "corruptible").get(4, ("",))[0] == "AVAILABLE", what="v4")
     assert client.metadata()["version"] == 4
+    assert_still_serving(served)
+
+
+def test_a_model_directory_that_breaks_keeps_the_last_good_version_serving(served, gan):
+    """Unreadable new versions, the served version's files damaged in place, the
+    base directory removed or turned into a file: the loaded version keeps
+    answering and the status says what is wrong."""
+    base = served.root / "fragile"
+    client = SampleClient(served.rest_url, model="fragile")
+    good = client.sample(2, seed=3)
+
+    def version_status(version):
+        status, body = get(served, f"/v1/models/fragile/versions/{version}")
+        return body["model_version_status"][0] if status == 200 else None
+
+    def failed(version):
+        entry = version_status(version)
+        return entry if entry and entry["state"] == "END" else None
+
+    def staged(breakage):
+        """A copy of version 1, broken by ``breakage(path)``, renamed into place."""
+        stage = base.parent / "fragile-stage"
+        shutil.copytree(base / "1", stage)
+        breakage(stage)
+        return stage
+
+    # New versions whose files cannot be read are refused and reported.
+    def pb_is_a_directory(path):
+        (path / "saved_model.pb").unlink()
+        (path / "saved_model.pb").mkdir()
+
+    def variables_is_a_file(path):
+        shutil.rmtree(path / "variables")
+        (path / "variables").write_bytes(b"\0" * 64)
+
+    def metadata_is_garbage(path):
+        (path / "assets" / "keras_gan_metadata.json").write_bytes(b"\xff{not json")
+
+    cases = [
+        (2, pb_is_a_directory, "NOT_FOUND", "no saved_model.pb"),
+        (3, variables_is_a_file, "DATA_LOSS", "could not load"),
+        (4, metadata_is_garbage, "DATA_LOSS", "keras_gan_metadata.json is unreadable"),
+    ]
+    for version, breakage, code, text in cases:
+        staged(breakage).rename(base / str(version))
+        entry = wait_for(lambda v=version: failed(v), what=f"version {version} refused")
+        assert entry["status"]["error_code"] == code and text in entry["status"]["error_message"]
+        assert version_status(1)["state"] == "AVAILABLE"
+        np.testing.assert_array_equal(client.sample(2, seed=3), good)
+
+    # The served version's files are damaged in place: it answers from memory.
+    (base / "1" / "saved_model.pb").write_bytes(b"garbage")
+    shutil.rmtree(base / "1" / "variables")
+    time.sleep(1.0)  # several polls
+    assert version_status(1)["state"] == "AVAILABLE"
+    np.testing.assert_array_equal(client.sample(2, seed=3), good)
+
+    # The base directory goes away, then turns into a file.
+    moved = base.parent / "fragile-moved"
+    base.rename(moved)
+    note = wait_for(
+        lambda: version_status(1)["status"]["error_message"] or None, what="status note"
+    )
+    assert "cannot list base path" in note and version_status(1)["state"] == "AVAILABLE"
+    assert version_status(1)["status"]["error_code"] == "OK"
+    np.testing.assert_array_equal(client.sample(2, seed=3), good)
+    base.write_text("not a directory")
+    time.sleep(1.0)
+    assert "cannot list base path" in version_status(1)["status"]["error_message"]
+    np.testing.assert_array_equal(client.sample(2, seed=3), good)
+
+    # Repaired with a good new version: it takes over and the note goes.
+    base.unlink()
+    moved.rename(base)
+    export_generator(rescaled(gan, 0.5), base, version=5)
+    wait_for(lambda: (version_status(5) or {}).get("state") == "AVAILABLE", what="version 5")
+    assert client.metadata()["version"] == 5
+    assert version_status(5)["status"] == {"error_code": "OK", "error_message": ""}
+    assert not np.array_equal(client.sample(2, seed=3), good)
     assert_still_serving(served)
 
 

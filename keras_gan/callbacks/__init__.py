@@ -1,5 +1,13 @@
 """Keras callbacks for adversarial training."""
 
+from keras_gan.callbacks.checkpoint import (
+    Checkpoint,
+    CheckpointError,
+    CheckpointMismatchError,
+    RestoredState,
+)
+from keras_gan.callbacks.divergence import DivergenceGuard, TrainingDiverged
+from keras_gan.callbacks.diversity import DiversityMonitor, ModeCollapseWarning
 from keras_gan.callbacks.momentum import MomentumSchedule
 from keras_gan.callbacks.parzen import ParzenEvaluation
 from keras_gan.callbacks.sample_grid import SampleGrid
@@ -7,9 +15,17 @@ from keras_gan.callbacks.sequence_samples import SequenceSamples
 from keras_gan.callbacks.temperature import TemperatureSchedule
 
 __all__ = [
+    "SampleGrid",
     "MomentumSchedule",
     "ParzenEvaluation",
-    "SampleGrid",
+    "Checkpoint",
+    "CheckpointError",
+    "CheckpointMismatchError",
+    "RestoredState",
+    "DivergenceGuard",
+    "TrainingDiverged",
+    "DiversityMonitor",
+    "ModeCollapseWarning",
     "SequenceSamples",
     "TemperatureSchedule",
 ]

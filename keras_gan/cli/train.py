@@ -1,6 +1,15 @@
-"""``keras-gan train``: train from a YAML config, log to TensorBoard, save and export."""
+"""``keras-gan train``: train from a YAML config, log to TensorBoard, save and export.
+
+Runs are checkpointed into ``<logdir>/checkpoints`` and the same command resumes
+a killed run from its latest checkpoint. Exit status: 0 done, 1 the training
+diverged (NaN/Inf; one line names the step and metric, nothing is saved), 2 a
+user error (bad config or flags, an incompatible checkpoint).
+"""
 
 from __future__ import annotations
+
+import logging
+import sys
 
 
 def register(subparsers):
@@ -17,6 +26,17 @@ def register(subparsers):
     p.add_argument("--steps-per-epoch", type=int, help="overrides training.steps_per_epoch")
     p.add_argument("--logdir", help="run directory: TensorBoard logs, model.keras, samples")
     p.add_argument("--export-dir", help="base directory for the exported SavedModel versions")
+    p.add_argument(
+        "--checkpoint-every",
+        type=int,
+        metavar="N",
+        help="generator updates between checkpoints (overrides checkpoint.every_n_steps)",
+    )
+    p.add_argument(
+        "--no-checkpoint",
+        action="store_true",
+        help="neither write checkpoints nor resume from them (checkpoint.enabled: false)",
+    )
     p.set_defaults(func=run)
 
 
@@ -28,16 +48,33 @@ def overrides_from_args(args):
         "training.steps_per_epoch": args.steps_per_epoch,
         "logging.logdir": args.logdir,
         "export.base_dir": args.export_dir,
+        "checkpoint.every_n_steps": getattr(args, "checkpoint_every", None),
+        "checkpoint.enabled": False if getattr(args, "no_checkpoint", False) else None,
     }
 
 
 def run(args):
+    from keras_gan.cli import CommandError
     from keras_gan.config import load_config
 
     config = load_config(args.config, overrides=overrides_from_args(args))
-    from keras_gan.training import train  # heavy: TensorFlow
+    import tensorflow as tf  # heavy: imported after the config is valid
 
-    result = train(config)
+    logging.getLogger("absl").setLevel(logging.WARNING)  # TF checkpointing chatter
+
+    from keras_gan.callbacks import TrainingDiverged
+    from keras_gan.training import train
+
+    try:
+        result = train(config)
+    except TrainingDiverged as e:
+        print(f"keras-gan train: error: {e}", file=sys.stderr)
+        return 1
+    except (MemoryError, tf.errors.ResourceExhaustedError):
+        raise CommandError(
+            "out of memory building or training the model; reduce the networks' widths, "
+            "latent_dim or batch_size."
+        ) from None
     print(f"TensorBoard logs: {result.logdir}  (view: tensorboard --logdir {result.logdir})")
     print(f"Model: {result.model_path}")
     if result.export_path:

@@ -29,6 +29,7 @@ __all__ = [
     "SEQUENCE_DATASETS",
     "DEFAULT_SEQUENCE_EXAMPLES",
     "DEFAULT_GRAMMAR_LENGTH",
+    "check_sequence_params",
     "load_sequence_ids",
     "sequence_dataset",
     "sequence_vocabulary",
@@ -61,6 +62,20 @@ def _parse(name, params):
             f"Unknown argument(s) {unknown} for data set {name!r}. Allowed: {allowed}."
         )
     return parser(**params)
+
+
+def check_sequence_params(name, split="train", **params):
+    """Check a sequence data set's split and parameters without reading or drawing
+    any data (what a config is validated with); ``ValueError`` names the problem."""
+    allowed = {"grammar": ("train", "test"), "text": ("train",)}[name]
+    if split not in allowed:
+        raise ValueError(f"Invalid split {split!r} for {name} data. Allowed: {list(allowed)}.")
+    parsed = _parse(name, params)
+    length = parsed[1] if name == "grammar" else parsed["length"]
+    if isinstance(length, bool) or not isinstance(length, int) or length < 1:
+        raise ValueError(f"length must be an int >= 1; got {length!r}.")
+    if name == "text" and parsed["path"] is None:
+        raise ValueError("The text data set needs path=... (a UTF-8 text file, one per line).")
 
 
 def sequence_vocabulary(name, **params):

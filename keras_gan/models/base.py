@@ -23,6 +23,46 @@ minibatches of ``m``, exactly as Algorithm 1 with minibatch size ``m`` (the
 CLI batches the data this way for you). A remainder of ``batch % k`` examples
 is not used. One ``fit`` step is one generator update.
 
+One discriminator call on real and generated data
+-------------------------------------------------
+When the discriminator treats examples independently (no batch
+normalization; see :mod:`keras_gan.models.per_example`), a discriminator
+update calls it once on ``concat([real, fake])`` and splits the output, instead
+of calling it twice: the same outputs (one larger matrix multiply, faster),
+except that dropout draws one mask for the joint batch instead of one per half
+(a different draw from the same distribution). ``compile(joint_discriminator_pass=
+"auto")`` (the default) does this only for such discriminators; ``True`` forces
+it (refused for a discriminator with batch-dependent layers) and ``False``
+always makes two calls. The generator update calls the discriminator on
+generated data only, as before.
+
+Steps per execution
+-------------------
+``compile(steps_per_execution="auto")`` (the default) runs up to
+:data:`AUTO_STEPS_PER_EXECUTION` training steps per call of the compiled
+training function, which removes most of the per-step Python and dispatch
+overhead of ``fit``. Results are identical to one step per call (the same
+steps in the same order); only how often batch-level callbacks run changes, so
+``fit`` falls back to one step per call when a callback has batch-level hooks
+(``on_train_batch_begin/end``, ``on_batch_begin/end``; Keras' ``TensorBoard``
+counts only if it writes per batch or profiles) unless the callback declares
+which counts it works with: a method ``supports_steps_per_execution(n) -> bool``
+(the package's ``Checkpoint`` accepts counts dividing its ``every_n_steps``, so
+it still saves at exactly those steps; ``DivergenceGuard`` accepts any, and then
+names the last step of the call in which a loss became non-finite), when the model runs eagerly
+and under a ``tf.distribute`` strategy (where TensorFlow cannot run
+cross-replica updates such as WGAN's weight clipping inside the loop). With
+``steps_per_epoch`` set, the number of steps per call divides it (Keras would
+otherwise run past it). ``fit`` with validation data, ``evaluate`` and
+``predict`` run one step per call. An int keeps Keras' meaning.
+
+Tracing
+-------
+The training step is traced once per input signature (``fit`` batches of a
+fixed shape: once per model; a smaller last batch adds one trace, and
+``MomentumSchedule`` retraces when it changes the momentum).
+:attr:`AdversarialModel.train_step_traces` counts the traces.
+
 Distribution
 ------------
 Under a ``tf.distribute`` strategy every replica splits its share of the global
@@ -33,17 +73,52 @@ the all-reduced (summed) gradients are those of the global mean.
 
 from __future__ import annotations
 
+import contextlib
+import inspect
+
 import keras
 import numpy as np
 import tensorflow as tf
 
-from keras_gan.noise import check_noise, sample_latent, seed_pair
+from keras_gan.models.per_example import batch_dependent_layers
+from keras_gan.noise import check_noise, portable_sample_latent, sample_latent, seed_pair
 
-__all__ = ["AdversarialModel"]
+__all__ = ["AdversarialModel", "AUTO_STEPS_PER_EXECUTION"]
+
+#: Most training steps per call of the training function with
+#: ``steps_per_execution="auto"``.
+AUTO_STEPS_PER_EXECUTION = 10
+_BATCH_HOOKS = ("on_batch_begin", "on_batch_end", "on_train_batch_begin", "on_train_batch_end")
 
 
 def _num_replicas():
     return tf.distribute.get_strategy().num_replicas_in_sync
+
+
+def _has_batch_hooks(callback):
+    """Whether ``callback`` acts per batch."""
+    if isinstance(callback, keras.callbacks.TensorBoard):
+        # Its batch hooks only count batches unless it writes per batch or profiles.
+        return (
+            callback.update_freq != "epoch"
+            or callback.write_steps_per_second
+            or bool(getattr(callback, "_should_trace", False))
+        )
+    base = keras.callbacks.Callback
+    return any(
+        getattr(type(callback), hook, None) is not getattr(base, hook) for hook in _BATCH_HOOKS
+    )
+
+
+def _allows_steps_per_execution(callback, n):
+    """Whether ``callback`` works with ``n`` training steps per call: it says so
+    (``supports_steps_per_execution(n)``), or it has no batch-level hooks."""
+    if n == 1:
+        return True
+    supports = getattr(callback, "supports_steps_per_execution", None)
+    if supports is not None:
+        return bool(supports(n))
+    return not _has_batch_hooks(callback)
 
 
 def _replica_id():
@@ -129,8 +204,16 @@ class AdversarialModel(keras.Model):
         self.d_optimizer = None
         self.g_optimizer = None
         self.d_steps = self.default_d_steps
+        self.joint_discriminator_pass = False
         self._sample_fn = None
+        self._train_step_traces = 0
         self.built = True
+
+    @property
+    def train_step_traces(self):
+        """How many times ``train_step`` has been traced into a graph (a Python
+        counter that only tracing increments; eager steps do not count)."""
+        return self._train_step_traces
 
     # ------------------------------------------------------------------ hooks
     def default_optimizers(self):
@@ -178,7 +261,8 @@ class AdversarialModel(keras.Model):
         d_steps=None,
         jit_compile="auto",
         run_eagerly=False,
-        steps_per_execution=1,
+        steps_per_execution="auto",
+        joint_discriminator_pass="auto",
         **options,
     ):
         """Configure training.
@@ -191,7 +275,13 @@ class AdversarialModel(keras.Model):
             d_steps: ``k``, discriminator updates per generator update.
             jit_compile: compile the training step with XLA (``"auto"``
                 follows Keras: off on CPU-only machines).
-            run_eagerly, steps_per_execution: as in ``keras.Model.compile``.
+            run_eagerly: as in ``keras.Model.compile``.
+            steps_per_execution: training steps per call of the compiled
+                training function: ``"auto"`` (see the module docstring) or
+                an int (as in ``keras.Model.compile``).
+            joint_discriminator_pass: call the discriminator once on real and
+                generated data concatenated (``"auto"``: when it treats
+                examples independently; see the module docstring).
             **options: model-specific options (see the subclass).
         """
         d_default, g_default = self.default_optimizers()
@@ -205,16 +295,28 @@ class AdversarialModel(keras.Model):
         d_steps = self.default_d_steps if d_steps is None else d_steps
         if isinstance(d_steps, bool) or not isinstance(d_steps, (int, np.integer)) or d_steps < 1:
             raise ValueError(f"d_steps must be an int >= 1; got {d_steps!r}.")
+        joint = self._resolve_joint_pass(joint_discriminator_pass)
+        auto_steps = isinstance(steps_per_execution, str) and steps_per_execution == "auto"
+        if not auto_steps and (
+            isinstance(steps_per_execution, bool)
+            or not isinstance(steps_per_execution, (int, np.integer))
+            or steps_per_execution < 1
+        ):
+            raise ValueError(
+                f"steps_per_execution must be 'auto' or an int >= 1; got {steps_per_execution!r}."
+            )
         self.configure(**options)
         super().compile(
             optimizer=None,
             jit_compile=jit_compile,
             run_eagerly=run_eagerly,
-            steps_per_execution=steps_per_execution,
+            steps_per_execution=1 if auto_steps else int(steps_per_execution),
         )
+        self._auto_steps_per_execution = auto_steps
         self.d_optimizer = d_optimizer
         self.g_optimizer = g_optimizer
         self.d_steps = int(d_steps)
+        self.joint_discriminator_pass = joint
         # Create the optimizers' slot variables now, under the model's
         # distribution strategy, rather than lazily inside the traced step.
         with self.distribute_strategy.scope():
@@ -229,8 +331,26 @@ class AdversarialModel(keras.Model):
             jit_compile=jit_compile,
             run_eagerly=run_eagerly,
             steps_per_execution=steps_per_execution,
+            joint_discriminator_pass=joint_discriminator_pass,
             **options,
         )
+
+    def _resolve_joint_pass(self, value):
+        if isinstance(value, str) and value == "auto":
+            return not batch_dependent_layers(self.discriminator)
+        if not isinstance(value, bool):
+            raise ValueError(
+                f"joint_discriminator_pass must be True, False or 'auto'; got {value!r}."
+            )
+        if value:
+            found = batch_dependent_layers(self.discriminator)
+            if found:
+                raise ValueError(
+                    "joint_discriminator_pass=True needs a discriminator that treats examples "
+                    "independently (a joint call on real and generated data would change its "
+                    f"outputs); these layers are not known to: {found}. Use False or 'auto'."
+                )
+        return value
 
     def configure(self, **options):
         """Accept model-specific ``compile`` options (none in the base class)."""
@@ -306,21 +426,17 @@ class AdversarialModel(keras.Model):
         return seed + tf.stack([tf.constant(0, tf.int32), _replica_id()])
 
     def draw_noise(self, num_samples):
-        """Fresh training noise ``[num_samples, latent_dim]`` (stateful, per replica)."""
+        """Fresh training noise ``[num_samples, latent_dim]`` (stateful, per replica;
+        the same values with and without XLA, see :mod:`keras_gan.noise`)."""
         shape = tf.stack([tf.cast(num_samples, tf.int32), tf.constant(self.latent_dim, tf.int32)])
-        return sample_latent(shape, self.next_seed(), self.noise)
+        return portable_sample_latent(shape, self.next_seed(), self.noise)
 
     def _discriminator_update(self, real, conditions, global_batch):
         z = self.draw_noise(tf.shape(real)[0])
         fake = self.generator(self.generator_inputs(z, conditions), training=True)
         d_vars = self.discriminator.trainable_variables
         with tf.GradientTape() as tape:
-            real_out = self.discriminator(
-                self.discriminator_inputs(real, conditions), training=True
-            )
-            fake_out = self.discriminator(
-                self.discriminator_inputs(fake, conditions), training=True
-            )
+            real_out, fake_out = self._discriminate(real, fake, conditions)
             loss, extra = self.discriminator_objective(
                 real, fake, real_out, fake_out, conditions, global_batch
             )
@@ -331,6 +447,25 @@ class AdversarialModel(keras.Model):
         values.update(extra)
         values.update(self.score_metrics(real_out, fake_out))
         return values
+
+    def _discriminate(self, real, fake, conditions):
+        """D's training-mode outputs on ``real`` and on ``fake``."""
+        real_in = self.discriminator_inputs(real, conditions)
+        fake_in = self.discriminator_inputs(fake, conditions)
+        if not self.joint_discriminator_pass:
+            return (
+                self.discriminator(real_in, training=True),
+                self.discriminator(fake_in, training=True),
+            )
+
+        def join(a, b):
+            b = tf.convert_to_tensor(b)
+            a = tf.cast(a, b.dtype)  # e.g. integer images: D casts its input anyway
+            return tf.concat([a, b], axis=0)
+
+        n = tf.shape(real)[0]
+        out = self.discriminator(tf.nest.map_structure(join, real_in, fake_in), training=True)
+        return out[:n], out[n:]
 
     def _generator_update(self, num_samples, conditions, global_batch):
         z = self.draw_noise(num_samples)
@@ -355,6 +490,8 @@ class AdversarialModel(keras.Model):
             yield x[part], None if conditions is None else conditions[part], m
 
     def train_step(self, data):
+        if not tf.executing_eagerly():  # runs once per trace, never in the graph
+            self._train_step_traces += 1
         values = []
         for real, conditions, m in self._minibatches(data):
             global_batch = m * _num_replicas()
@@ -449,7 +586,65 @@ class AdversarialModel(keras.Model):
         self.check_training_data(x, y)
         if isinstance(x, tf.data.Dataset):
             kwargs.setdefault("shuffle", False)  # a Dataset shuffles itself
+        if getattr(self, "_auto_steps_per_execution", False):
+            params = inspect.signature(keras.Model.fit).bind(self, x, y, *args, **kwargs)
+            arguments = params.arguments
+            self._set_steps_per_execution(
+                1
+                if arguments.get("validation_data") is not None or arguments.get("validation_split")
+                else self.choose_steps_per_execution(
+                    arguments.get("callbacks"), arguments.get("steps_per_epoch")
+                )
+            )
         return super().fit(x, y, *args, **kwargs)
+
+    def choose_steps_per_execution(self, callbacks=None, steps_per_epoch=None):
+        """The steps per call ``steps_per_execution="auto"`` uses for a ``fit``
+        with these ``callbacks`` and ``steps_per_epoch`` (see the module docstring)."""
+        if isinstance(callbacks, keras.callbacks.CallbackList):
+            callbacks = callbacks.callbacks
+        if (
+            self.run_eagerly
+            or self._distribute_strategy is not None  # built under a tf.distribute strategy
+            or tf.distribute.has_strategy()
+        ):
+            return 1
+        limit = AUTO_STEPS_PER_EXECUTION
+        if steps_per_epoch:
+            limit = min(limit, int(steps_per_epoch))
+        return max(
+            n
+            for n in range(1, limit + 1)
+            # a divisor, so that an epoch runs exactly steps_per_epoch steps
+            if not (steps_per_epoch and steps_per_epoch % n)
+            and all(_allows_steps_per_execution(cb, n) for cb in callbacks or ())
+        )
+
+    def _set_steps_per_execution(self, n):
+        if self.steps_per_execution != n:
+            self.steps_per_execution = n
+            self.train_function = None  # rebuilt (and retraced) by fit
+
+    @contextlib.contextmanager
+    def _one_step_per_execution(self):
+        """Evaluation and prediction run one step per call under ``"auto"``
+        (their speed matters little, and Keras would run past ``steps``)."""
+        if not getattr(self, "_auto_steps_per_execution", False):
+            yield
+            return
+        saved, self.steps_per_execution = self.steps_per_execution, 1
+        try:
+            yield
+        finally:
+            self.steps_per_execution = saved
+
+    def evaluate(self, *args, **kwargs):
+        with self._one_step_per_execution():
+            return super().evaluate(*args, **kwargs)
+
+    def predict(self, *args, **kwargs):
+        with self._one_step_per_execution():
+            return super().predict(*args, **kwargs)
 
     def check_training_data(self, x, y=None):
         """Raise a ``ValueError`` naming the problem if ``x`` (and the targets ``y``

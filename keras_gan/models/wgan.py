@@ -27,6 +27,7 @@ import tensorflow as tf
 
 from keras_gan import losses
 from keras_gan.models.base import AdversarialModel, _num_replicas
+from keras_gan.noise import portable_uniform
 
 __all__ = ["WGAN", "WGANGP", "batch_norm_layers"]
 
@@ -229,9 +230,8 @@ class WGANGP(WassersteinModel):
             real, fake, real_out, fake_out, conditions, batch
         )
         real = tf.convert_to_tensor(real)
-        epsilon = tf.random.stateless_uniform(
-            [tf.shape(real)[0]], seed=self.next_seed(), dtype=real.dtype
-        )
+        # portable_uniform: the same interpolation weights with and without XLA.
+        epsilon = tf.cast(portable_uniform([tf.shape(real)[0]], self.next_seed()), real.dtype)
 
         def critic(x):
             return self.discriminator(self.discriminator_inputs(x, conditions), training=True)

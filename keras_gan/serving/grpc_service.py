@@ -21,7 +21,7 @@ from tensorflow_serving.apis import (
 )
 
 from keras_gan.serving import predict as core
-from keras_gan.serving.errors import ServingError, invalid
+from keras_gan.serving.errors import ServingError, invalid, release
 from keras_gan.serving.tensors import array_to_tensor_proto, tensor_proto_to_array
 
 logger = logging.getLogger("keras_gan.serving")
@@ -51,9 +51,11 @@ class _Base:
         try:
             return await loop.run_in_executor(self.executor, fn, *args)
         except ServingError as e:
+            release(e)  # frees the request's memory now (see errors.release)
             code, message = grpc.StatusCode[e.code], e.message
         except Exception as e:  # a bug: log it, answer INTERNAL without a traceback
             logger.exception("unexpected error in %s", getattr(fn, "__name__", fn))
+            release(e)
             code, message = grpc.StatusCode.INTERNAL, f"Internal error: {type(e).__name__}"
         await context.abort(code, message)
 

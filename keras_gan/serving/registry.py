@@ -10,6 +10,13 @@ successor loaded. A version that fails to load (corrupt or unreadable files, no
 (``END`` with the error) and skipped: the last good version keeps serving. It is
 retried when its files change.
 
+A model never loses its last loaded version because of the disk: when the
+base path cannot be listed (removed, replaced by a file, unreadable), holds no
+version any more, or the served version's directory disappears, the loaded copy
+keeps serving from memory and its status (``AVAILABLE``, code ``OK``) carries a
+message saying why, until a new version loads. (TF Serving unloads in the last
+two cases.) Versions are retired (unloaded) only in favour of loaded ones.
+
 Loading replays ``assets.extra/tf_serving_warmup_requests`` (TF Serving's
 warm-up file, which :func:`keras_gan.export.export_generator` writes), so the
 first real request does not pay for tracing and a version that cannot run is
@@ -286,10 +293,26 @@ class ModelRegistry:
             states[version] = state
             model.states = states
 
+    def _note(self, model, versions, message):
+        """Set the status message of available ``versions`` (their code stays OK)."""
+        for version in versions:
+            state = model.states.get(version)
+            if state is not None and state.state == "AVAILABLE" and state.error_message != message:
+                self._set_state(
+                    model, version, VersionState("AVAILABLE", "OK", message, state.fingerprint)
+                )
+
     def _poll_model(self, model):
         found = self._scan(model)
         if found is None:
-            return  # keep serving what is loaded; the status shows the scan error
+            # The base path cannot be listed (gone, turned into a file, unreadable):
+            # keep serving what is loaded, and say so in its status.
+            self._note(
+                model,
+                list(model.available),
+                f"serving the copy loaded in memory: {model.scan_error}",
+            )
+            return
         policy = model.config.policy
         attempted = set()
         while True:
@@ -307,7 +330,21 @@ class ModelRegistry:
                 break
             attempted.add(max(to_load))
             self._load(model, max(to_load), found[max(to_load)])
-        for version in [v for v in model.available if v not in aspired]:
+        stale = [v for v in model.available if v not in aspired]
+        if stale and len(stale) == len(model.available):
+            # Nothing else would serve: the last loaded version is kept (and
+            # reported) rather than leaving the model without any version.
+            keep = max(stale)
+            stale.remove(keep)
+            if model.scan_error:
+                why = model.scan_error
+            elif keep not in found:
+                why = f"its directory is gone from {model.config.base_path}"
+            else:
+                why = "the version policy no longer selects it and no other version loaded"
+            self._note(model, [keep], f"serving the copy loaded in memory: {why}")
+        self._note(model, [v for v in model.available if v in aspired], "")
+        for version in stale:
             with self._lock:
                 available = dict(model.available)
                 available.pop(version, None)

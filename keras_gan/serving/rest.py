@@ -31,7 +31,7 @@ import orjson
 from aiohttp import web
 
 from keras_gan.serving import predict as core
-from keras_gan.serving.errors import ServingError, invalid
+from keras_gan.serving.errors import ServingError, invalid, release
 from keras_gan.serving.tensors import array_to_json, json_to_array
 
 logger = logging.getLogger("keras_gan.serving")
@@ -233,6 +233,11 @@ class RestApi:
                 f"{verb} is not supported: the generators served here have predict "
                 "signatures only (use :predict)."
             )
+        length = request.content_length
+        if length is not None and length > self.max_request_bytes:
+            # Refused from the header: nothing is read or buffered, and the
+            # client does not have to send (or we wait for) the whole body.
+            raise web.HTTPRequestEntityTooLarge(max_size=self.max_request_bytes, actual_size=length)
         body = await request.read()
         loop = asyncio.get_running_loop()
         future = loop.run_in_executor(self.executor, self.predict_sync, body, name, version, label)
@@ -250,19 +255,23 @@ class RestApi:
         try:
             return await handler(request)
         except ServingError as e:
+            release(e)  # see release(): frees the request's memory now
             return error_response(e.http_status, e.message)
-        except web.HTTPRequestEntityTooLarge:
+        except web.HTTPRequestEntityTooLarge as e:
+            release(e)
             return error_response(
                 413,
                 f"Request body too large: the limit is {self.max_request_bytes} bytes "
                 "(--max_request_bytes).",
             )
         except web.HTTPException as e:
+            release(e)
             return error_response(e.status, e.text or e.reason)
         except (asyncio.CancelledError, ConnectionResetError):
             raise
         except Exception as e:  # a bug: log it, answer 500 without a traceback
             logger.exception("unexpected error on %s %s", request.method, request.path)
+            release(e)
             return error_response(500, f"Internal error: {type(e).__name__}")
 
 

@@ -1,0 +1,124 @@
+"""Warn when the generator's samples lose their diversity (mode collapse).
+
+:class:`DiversityMonitor` draws a fixed batch of samples (the same noise each
+time) every ``every`` epochs and computes their mean pairwise Euclidean
+distance relative to that of a fixed batch of real data
+(:func:`keras_gan.metrics.diversity.relative_diversity`): about 1 when the
+samples spread like the data, 0 when every sample is the same. It writes the
+TensorBoard scalars ``diversity/relative`` and ``diversity/samples`` (to
+``logdir/train``, beside ``keras.callbacks.TensorBoard``'s), and when the
+relative diversity drops below ``threshold`` it logs a warning and issues a
+:class:`ModeCollapseWarning` (a Python warning). It never stops training: a
+GAN may recover.
+
+Example:
+
+```python
+from keras_gan.callbacks import DiversityMonitor
+
+monitor = DiversityMonitor(x_train[:256], logdir="runs/mnist", threshold=0.1)
+gan.fit(ds, epochs=10, callbacks=[monitor])
+monitor.history   # [(epoch, relative diversity), ...]
+```
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import warnings
+
+import keras
+import numpy as np
+import tensorflow as tf
+
+from keras_gan.metrics.diversity import mean_pairwise_distance
+
+logger = logging.getLogger("keras_gan.training")
+
+
+class ModeCollapseWarning(UserWarning):
+    """The generator's samples are much less diverse than the data."""
+
+
+def _real_batch(real, num_samples):
+    """The first ``num_samples`` examples of an array or a (batched) dataset."""
+    if isinstance(real, tf.data.Dataset):
+        rows, count = [], 0
+        for element in real:
+            x = element[0] if isinstance(element, (tuple, list)) else element
+            x = np.asarray(x)
+            rows.append(x)
+            count += len(x)
+            if count >= num_samples:
+                break
+        real = np.concatenate(rows) if rows else np.zeros((0,))
+    real = np.asarray(real, np.float32)[:num_samples]
+    if len(real) < 2:
+        raise ValueError(f"DiversityMonitor needs at least 2 real examples; got {len(real)}.")
+    return real
+
+
+class DiversityMonitor(keras.callbacks.Callback):
+    """Log the relative sample diversity and warn below ``threshold``.
+
+    Args:
+        real: real examples (an array ``[n, ...]`` or a dataset; its first
+            ``num_samples`` examples are the reference).
+        every: epochs between checks.
+        num_samples: samples (and real examples) compared (>= 2).
+        threshold: warn when the relative diversity is below it.
+        seed: seed of the fixed noise.
+        logdir: TensorBoard log directory (``None``: no summaries).
+
+    Attributes:
+        reference: mean pairwise distance of the real batch.
+        history: ``[(epoch, relative diversity)]`` of every check.
+    """
+
+    def __init__(self, real, every=1, num_samples=256, threshold=0.1, seed=0, logdir=None):
+        super().__init__()
+        if int(every) < 1 or int(num_samples) < 2 or not float(threshold) >= 0:
+            raise ValueError("DiversityMonitor needs every >= 1, num_samples >= 2, threshold >= 0.")
+        self.every = int(every)
+        self.num_samples = int(num_samples)
+        self.threshold = float(threshold)
+        self.seed = seed
+        self.logdir = logdir
+        real = _real_batch(real, self.num_samples)
+        self.num_samples = min(self.num_samples, len(real))
+        self.reference = mean_pairwise_distance(real[: self.num_samples])
+        if not self.reference > 0:
+            raise ValueError("DiversityMonitor: the real examples are all equal.")
+        self.history = []
+        self._writer = None
+
+    def relative_diversity(self):
+        """The current relative diversity of the model's fixed-noise samples."""
+        samples = self.model.sample(self.num_samples, seed=self.seed)
+        return mean_pairwise_distance(samples) / self.reference
+
+    def on_epoch_end(self, epoch, logs=None):
+        if (epoch + 1) % self.every:
+            return
+        score = self.relative_diversity()
+        self.history.append((epoch, score))
+        if self.logdir:
+            if self._writer is None:
+                self._writer = tf.summary.create_file_writer(os.path.join(self.logdir, "train"))
+            with self._writer.as_default():
+                tf.summary.scalar("diversity/relative", score, step=epoch)
+                tf.summary.scalar("diversity/samples", score * self.reference, step=epoch)
+            self._writer.flush()
+        if np.isfinite(score) and score < self.threshold:
+            message = (
+                f"Possible mode collapse at epoch {epoch + 1}: the samples' mean pairwise "
+                f"distance is {score:.3f} of the data's (threshold {self.threshold})."
+            )
+            logger.warning(message)
+            warnings.warn(message, ModeCollapseWarning, stacklevel=2)
+
+    def on_train_end(self, logs=None):
+        if self._writer is not None:
+            self._writer.close()
+            self._writer = None

@@ -1,0 +1,256 @@
+"""The faster defaults compute what the slower code computed: Maxout layouts, the
+fused SGD update, the index-gathering image pipeline, XLA-portable noise, and the
+FLOP count the throughput benchmark's bound uses."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+from conftest import requires_mnist_idx
+
+from keras_gan import data, flops, networks, noise
+from keras_gan.config import ConfigError, load_config
+from keras_gan.layers import Maxout
+from keras_gan.models.per_example import batch_dependent_layers
+from keras_gan.optimizers import FusedSGD
+from keras_gan.schedules import ExponentialDecayToFloor
+from keras_gan.training import build_optimizer
+
+
+# ------------------------------------------------------------------ Maxout
+@pytest.mark.parametrize("layout", ["piece_major", "unit_major"])
+def test_maxout_layouts_compute_their_documented_function(layout):
+    rng = np.random.default_rng(0)
+    units, pieces = 4, 3
+    layer = Maxout(units, pieces=pieces, layout=layout)
+    x = rng.standard_normal((5, 6)).astype("float32")
+    out = np.asarray(layer(x))
+    kernel = rng.standard_normal((6, units * pieces)).astype("float32")
+    bias = rng.standard_normal(units * pieces).astype("float32")
+    layer.set_weights([kernel, bias])
+    z = x @ kernel + bias
+    if layout == "piece_major":  # column j * units + i
+        expected = z.reshape(5, pieces, units).max(axis=1)
+    else:  # column i * pieces + j
+        expected = z.reshape(5, units, pieces).max(axis=2)
+    np.testing.assert_allclose(np.asarray(layer(x)), expected, rtol=1e-5, atol=1e-6)
+    assert out.shape == (5, units)
+
+
+def test_maxout_gradient_goes_to_the_winning_piece():
+    layer = Maxout(2, pieces=3)
+    x = tf.constant([[1.0]])
+    layer.build((None, 1))
+    layer.set_weights([np.array([[0.0, 1.0, 2.0, 5.0, -1.0, 0.5]], "float32"), np.zeros(6)])
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(layer(x))
+    grad = tape.gradient(y, layer.kernel).numpy()
+    # piece-major: unit 0 = columns 0, 2, 4 (0, 2, -1) -> column 2; unit 1 = 1, 3, 5 -> 3.
+    np.testing.assert_array_equal(grad, [[0, 0, 1, 1, 0, 0]])
+
+
+def test_maxout_saved_before_the_layout_option_loads_unit_major():
+    layer = Maxout(3, pieces=2, layout="unit_major")
+    config = layer.get_config()
+    assert config["layout"] == "unit_major"
+    del config["layout"]  # what keras-gan 0.1 wrote
+    assert Maxout.from_config(config).layout == "unit_major"
+    assert Maxout.from_config(Maxout(3).get_config()).layout == "piece_major"
+    with pytest.raises(ValueError, match="Allowed: \\['piece_major', 'unit_major'\\]"):
+        Maxout(3, layout="interleaved")
+
+
+def test_saved_discriminator_round_trips_with_its_layout(tmp_path):
+    d = networks.maxout_discriminator((6,), units=(4,), pieces=3, dropout=(0.0, 0.0))
+    path = str(tmp_path / "d.keras")
+    d.save(path)
+    loaded = keras.models.load_model(path)
+    x = np.random.default_rng(0).random((3, 6)).astype("float32")
+    np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(d(x)), rtol=1e-6)
+
+
+# ---------------------------------------------------------------- FusedSGD
+def _compiled_apply(optimizer, variables):
+    @tf.function
+    def apply(gs):
+        optimizer.apply_gradients(zip(gs, variables))
+
+    return apply
+
+
+@pytest.mark.parametrize("nesterov", [False, True])
+@pytest.mark.parametrize("schedule", [False, True])
+def test_fused_sgd_updates_exactly_like_keras_sgd(nesterov, schedule):
+    rng = np.random.default_rng(0)
+    initial = [rng.standard_normal((7, 5)), rng.standard_normal(5)]
+    grads = [[rng.standard_normal(w.shape).astype("float32") for w in initial] for _ in range(4)]
+    results = []
+    for cls in (keras.optimizers.SGD, FusedSGD):
+        variables = [keras.Variable(w.astype("float32")) for w in initial]
+        lr = ExponentialDecayToFloor(0.1, 0.9, 0.01) if schedule else 0.1
+        optimizer = cls(lr, momentum=0.7, nesterov=nesterov)
+
+        apply = _compiled_apply(optimizer, variables)
+        for gs in grads:
+            apply(gs)
+        results.append([np.asarray(v) for v in variables + list(optimizer.momentums)])
+    for keras_value, fused_value in zip(*results):
+        np.testing.assert_array_equal(fused_value, keras_value)
+
+
+def test_fused_sgd_is_what_configs_build_and_it_saves(tmp_path):
+    config = load_config("mnist_mlp")
+    optimizer = build_optimizer(config.d_optimizer)
+    assert type(optimizer) is FusedSGD and optimizer.momentum == 0.5
+    plain = FusedSGD(0.1)  # no momentum: Keras' update
+    v = keras.Variable(np.ones(3, "float32"))
+    plain.apply_gradients([(tf.ones(3), v)])
+    np.testing.assert_allclose(np.asarray(v), 0.9)
+    restored = keras.optimizers.deserialize(keras.optimizers.serialize(optimizer))
+    assert type(restored) is FusedSGD
+    assert restored.get_config() == optimizer.get_config()
+
+
+# ---------------------------------------------------------------- pipeline
+@requires_mnist_idx
+@pytest.mark.parametrize("value_range", [(0.0, 1.0), (-1.0, 1.0)])
+def test_image_pipeline_values_equal_load_arrays(value_range):
+    x, labels = data.load_arrays("mnist", "train[:1000]", value_range, source="idx")
+    ds = data.load_dataset(
+        "mnist",
+        "train[:1000]",
+        batch_size=100,
+        value_range=value_range,
+        shuffle=False,
+        with_labels=True,
+        source="idx",
+    )
+    assert ds.cardinality() == 10
+    got = list(ds)
+    np.testing.assert_array_equal(np.concatenate([b[0] for b in got]), x)
+    np.testing.assert_array_equal(np.concatenate([b[1] for b in got]), labels)
+    assert got[0][0].dtype == tf.float32 and got[0][1].dtype == tf.int32
+
+
+@requires_mnist_idx
+def test_image_pipeline_shuffles_every_epoch_reproducibly():
+    x, labels = data.load_arrays("mnist", "train[:1050]", source="idx")
+    index = {x[i].tobytes(): i for i in range(len(x))}
+
+    def epochs(seed, n=2):
+        ds = data.load_dataset(
+            "mnist", "train[:1050]", batch_size=100, with_labels=True, seed=seed, source="idx"
+        )
+        assert ds.cardinality() == 10  # the remainder of 50 is dropped
+        out = []
+        for _ in range(n):
+            order = []
+            for images, batch_labels in ds:
+                for image, label in zip(images.numpy(), batch_labels.numpy()):
+                    i = index[image.tobytes()]
+                    assert labels[i] == label  # labels travel with their images
+                    order.append(i)
+            out.append(order)
+        return out
+
+    first, second = epochs(seed=3)
+    assert len(set(first)) == len(first) == 1000  # each example at most once per epoch
+    assert first != second and first != sorted(first)
+    assert epochs(seed=3) == [first, second]  # the same sequence of epochs for a seed
+    assert epochs(seed=4, n=1)[0] != first
+
+
+@requires_mnist_idx
+def test_image_pipeline_remainder_and_single_examples():
+    ds = data.load_dataset(
+        "mnist", "train[:250]", batch_size=100, drop_remainder=False, shuffle=False, source="idx"
+    )
+    assert [int(b.shape[0]) for b in ds] == [100, 100, 50] and ds.cardinality() == 3
+    single = data.load_dataset("mnist", "train[:20]", batch_size=None, source="idx")
+    assert single.cardinality() == 20 and next(iter(single)).shape == (28, 28, 1)
+
+
+# ------------------------------------------------------------------- noise
+@pytest.mark.parametrize("prior", ["uniform", "normal"])
+def test_portable_noise_matches_tensorflow_and_xla(prior):
+    seed = tf.constant([5, 7], tf.int32)
+    shape = tf.constant([33, 7])  # an odd count for Box-Muller's pairs
+    reference = noise.sample_latent(shape, seed, prior).numpy()
+
+    def draw(s):
+        return noise.portable_sample_latent(shape, s, prior)
+
+    graph = tf.function(draw)(seed).numpy()
+    xla = tf.function(draw, jit_compile=True)(seed).numpy()
+    if prior == "uniform":
+        np.testing.assert_array_equal(graph, reference)
+    else:
+        np.testing.assert_allclose(graph, reference, atol=1e-5)
+    np.testing.assert_allclose(xla, graph, atol=1e-6)
+    assert graph.shape == (33, 7)
+    # TensorFlow's own op does not survive XLA (why the portable version exists).
+    plain_xla = tf.function(lambda s: noise.sample_latent(shape, s, prior), jit_compile=True)
+    assert np.abs(plain_xla(seed).numpy() - reference).max() > 0.1
+
+
+# ------------------------------------------------------------------- FLOPs
+def test_flops_of_the_papers_mnist_gan():
+    g = networks.mlp_generator(latent_dim=100)
+    d = networks.maxout_discriminator()
+    s_g = 100 * 1200 + 1200 * 1200 + 1200 * 784
+    s_d = 784 * 1200 + 240 * 1200 + 240 * 1
+    expected = 2 * 100 * (4 * s_g - 100 * 1200 + 8 * s_d - 2 * 784 * 1200)
+    assert expected == 3_566_784_000
+    assert flops.training_step_flops(g, d, batch=100) == expected
+    assert flops.training_step_flops(g, d, batch=100, joint=False) == expected
+    gemms = flops.training_step_gemms(g, d, batch=100)
+    assert sum(c for _, c, _ in gemms) == 25  # products per step with the joint call
+    k2 = flops.training_step_flops(g, d, batch=100, d_steps=2)
+    assert k2 == 2 * 100 * (2 * (s_g + 6 * s_d - 2 * 784 * 1200) + 3 * s_g - 100 * 1200 + 2 * s_d)
+
+
+def test_flops_of_convolutions_count_their_im2col_products():
+    x = keras.Input((8, 8, 3))
+    h = keras.layers.Conv2D(4, 3, strides=2, padding="same")(x)
+    up = keras.layers.Conv2DTranspose(2, 5, strides=2, padding="same")(h)
+    net = keras.Model(x, up)
+    conv, transposed = (flops.layer_gemm(layer, rows=10) for layer in net.layers[1:])
+    assert (conv.m, conv.k, conv.n) == (10 * 4 * 4, 3 * 3 * 3, 4)
+    assert (transposed.m, transposed.k, transposed.n) == (10 * 4 * 4, 4, 5 * 5 * 2)
+    assert flops.layer_gemm(keras.layers.ReLU(), rows=10) is None
+    depthwise = keras.Sequential([keras.Input((5, 3)), keras.layers.DepthwiseConv1D(1)])
+    with pytest.raises(ValueError, match="Cannot count .*DepthwiseConv1D"):
+        flops.layer_gemm(depthwise.layers[-1], rows=1)
+
+
+# -------------------------------------------------------------- per example
+def test_batch_dependent_layers_trusts_only_known_per_example_layers():
+    assert batch_dependent_layers(networks.maxout_discriminator()) == []
+    assert batch_dependent_layers(networks.dcgan_discriminator(normalization="layer")) == []
+    assert batch_dependent_layers(networks.dcgan_discriminator(normalization="batch")) == [
+        "down_1_bn"
+    ]
+    x = keras.Input((4,))
+    lam = keras.Model(x, keras.layers.Lambda(lambda t: t - keras.ops.mean(t, axis=0))(x))
+    assert len(batch_dependent_layers(lam)) == 1
+
+    class Sub(keras.layers.Dense):  # may mix examples in its call
+        pass
+
+    assert batch_dependent_layers(keras.Sequential([keras.Input((4,)), Sub(2)])) != []
+
+    class Custom(keras.Model):
+        def call(self, t):
+            return t
+
+    assert batch_dependent_layers(Custom(name="custom")) == ["custom"]
+
+
+def test_config_steps_per_execution():
+    assert load_config("mnist_mlp").training.steps_per_execution == "auto"
+    assert (
+        load_config("mnist_mlp", {"training.steps_per_execution": 4}).training.steps_per_execution
+        == 4
+    )
+    with pytest.raises(ConfigError, match="training.steps_per_execution"):
+        load_config("mnist_mlp", {"training.steps_per_execution": 0})
