@@ -153,6 +153,18 @@ def test_config_trains_a_sequence_gan_and_logs_text_samples(tmp_path):
     assert read_metadata(result.export_path)["vocabulary"] == VOCAB
 
 
+def test_a_resumed_config_run_continues_the_temperature_schedule(tmp_path):
+    """Checkpoint/resume (keras-gan train): the second run restores the decayed
+    temperature and continues the per-epoch schedule where the first one stopped."""
+    config = {**GRAMMAR_CONFIG, "logging": {"logdir": str(tmp_path / "run"), "png": False}}
+    first = train(parse_config({**config, "training": {**config["training"], "epochs": 1}}))
+    assert first.history["temperature"] == pytest.approx([1.0])
+    second = train(parse_config({**config, "training": {**config["training"], "epochs": 3}}))
+    assert second.resumed_from is not None and second.final_step == 3 * first.final_step
+    assert second.history["temperature"] == pytest.approx([0.5, 0.4])
+    assert second.model.generator.get_layer("tokens").temperature == pytest.approx(0.4)
+
+
 def test_config_errors():
     with pytest.raises(ConfigError, match="temperature_schedule needs a generator"):
         parse_config(

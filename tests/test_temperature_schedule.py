@@ -94,10 +94,14 @@ def test_per_step_decay_counts_updates_across_fits():
 
 
 def test_steps_per_execution_support():
+    """Per epoch, fit keeps several updates per compiled call; per step, one."""
     assert TemperatureSchedule(0.5).supports_steps_per_execution(10)
     per_step = TemperatureSchedule(0.5, per="step")
     assert per_step.supports_steps_per_execution(1)
     assert not per_step.supports_steps_per_execution(10)
+    gan = tiny_gumbel_gan()
+    assert gan.choose_steps_per_execution([TemperatureSchedule(0.5)]) > 1
+    assert gan.choose_steps_per_execution([per_step]) == 1
 
 
 def test_the_schedule_changes_what_the_compiled_step_uses():
