@@ -8,6 +8,7 @@ import tensorflow as tf
 from serving_helpers import start_server
 
 from keras_gan import data, models, networks
+from keras_gan.cli import main as cli_main
 from keras_gan.data.text import decode
 from keras_gan.export import TOKEN_IDS_KEY, export_generator, read_metadata
 from keras_gan.serving import GrpcSampleClient, SampleClient, ServingError
@@ -104,6 +105,13 @@ def test_served_token_ids_equal_the_model_over_rest_and_grpc(exported, tmp_path)
             np.testing.assert_array_equal(ids, expected)
             images = client.sample(5, seed=11)  # the distributions, as for any generator
             np.testing.assert_array_equal(images, gan.sample(5, seed=11))
+        # keras-gan sample writes a sequence generator's samples as text.
+        out = tmp_path / "samples.txt"
+        args = ["sample", "--server", server.rest_url, "--model", "brackets", "-n", "4"]
+        assert cli_main([*args, "--seed", "2", "--out", str(out)]) == 0
+        assert out.read_text().splitlines() == decode(
+            gan.sample(4, seed=2), VOCAB, strip_padding="_"
+        )
     finally:
         assert server.stop() == 0, server.log()[-3000:]
 
