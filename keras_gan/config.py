@@ -187,9 +187,16 @@ class DatasetConfig(_Strict):
     def _check_split_and_params(self):
         """The split's syntax and a toy distribution's parameters, checked now
         (without loading any data)."""
+        from keras_gan.data.sequences import SEQUENCE_DATASETS, check_sequence_params
         from keras_gan.data.sources import IMAGE_DATASETS, parse_split
         from keras_gan.data.toy import TOY_DISTRIBUTIONS
 
+        if self.name in SEQUENCE_DATASETS:
+            try:
+                check_sequence_params(self.name, self.split, **self.params)
+            except ValueError as e:
+                raise ValueError(f"params: {e}") from None
+            return self
         if self.name in IMAGE_DATASETS:
             parse_split(self.split)
             if self.params:
@@ -324,13 +331,30 @@ MODEL_OPTIONS = {
 
 def dataset_num_classes(dataset_config):
     """Number of label values of a configured data set (0: it has no labels)."""
+    from keras_gan.data.sequences import SEQUENCE_DATASETS
     from keras_gan.data.sources import IMAGE_DATASETS
     from keras_gan.data.toy import toy_distribution
 
+    if dataset_config.name in SEQUENCE_DATASETS:
+        return 0
     if dataset_config.name in IMAGE_DATASETS:
         return IMAGE_DATASETS[dataset_config.name][1]
     dist = toy_distribution(dataset_config.name, **dataset_config.params)
     return dist.num_modes if dist.num_modes > 1 else 0
+
+
+class TemperatureScheduleConfig(_Strict):
+    """Anneal a Gumbel-Softmax generator's temperature
+    (:class:`keras_gan.callbacks.TemperatureSchedule`):
+    ``max(min_temperature, initial * decay_rate ** t)`` per epoch or step."""
+
+    decay_rate: float = Field(gt=0, le=1)
+    min_temperature: float = Field(0.5, gt=0, allow_inf_nan=False)
+    per: Literal["epoch", "step"] = "epoch"
+
+
+#: Sequence-generator outputs that have a temperature.
+GUMBEL_OUTPUTS = ("gumbel_softmax", "straight_through")
 
 
 class Config(_Strict):
@@ -350,6 +374,8 @@ class Config(_Strict):
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
+    #: Optional temperature annealing of a Gumbel-Softmax generator.
+    temperature_schedule: TemperatureScheduleConfig | None = None
     _source: str = PrivateAttr("<dict>")
     _options: BaseModel | None = PrivateAttr(None)
 
@@ -415,6 +441,16 @@ class Config(_Strict):
         if self.model == "conditional_gan" and options["num_classes"] is None:
             options["num_classes"] = dataset_num_classes(self.dataset)
         return options
+
+    @model_validator(mode="after")
+    def _check_temperature_schedule(self):
+        output = self.generator.kwargs().get("output")
+        if self.temperature_schedule is not None and output not in GUMBEL_OUTPUTS:
+            raise ValueError(
+                "temperature_schedule needs a generator with a temperature: "
+                f"generator.output in {list(GUMBEL_OUTPUTS)} (got {output!r})"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_networks(self):

@@ -18,6 +18,15 @@ TF Serving (and ``keras-gan serve``) polls, with two signatures:
     columnar format: ``{"signature_name": "sample", "inputs": {"num_samples": 16,
     "seed": 0}}`` (the row format, ``instances``, adds a batch dimension).
 
+A sequence generator (a model with a ``vocabulary``, e.g. one trained on the
+``grammar`` or ``text`` data sets, whose generator outputs ``[length, vocab]``
+distributions) gets a second output on ``sample``: ``token_ids`` int32
+``[num_samples, length]``, the argmax over the vocabulary of ``images`` (which
+keeps the distributions, so every generator's ``sample`` has ``images``);
+``serving_default`` is unchanged (``z`` -> ``images``). The metadata holds the
+``vocabulary`` (token of each id; ``null`` for other generators), so a client
+decodes ids to text without the training code.
+
 A conditional model (one with an int attribute ``num_classes``, whose generator
 is called as ``generator([z, labels])``) gets a ``labels`` input, int32, on both
 signatures: ``[batch]`` for ``serving_default`` and ``[num_samples]`` for
@@ -75,6 +84,7 @@ __all__ = [
     "DEFAULT_SIGNATURE",
     "SAMPLE_SIGNATURE",
     "OUTPUT_KEY",
+    "TOKEN_IDS_KEY",
 ]
 
 METADATA_FILENAME = "keras_gan_metadata.json"
@@ -83,6 +93,7 @@ WARMUP_FILENAME = "tf_serving_warmup_requests"
 DEFAULT_SIGNATURE = "serving_default"
 SAMPLE_SIGNATURE = "sample"
 OUTPUT_KEY = "images"
+TOKEN_IDS_KEY = "token_ids"
 DEFAULT_MAX_NUM_SAMPLES = 1024
 TMP_PREFIX = ".tmp-export-"
 _VERSION_RE = re.compile(r"^[0-9]+$")
@@ -139,6 +150,23 @@ def _check_model(model):
     return generator, int(latent_dim), noise, num_classes
 
 
+def _check_vocabulary(vocabulary, generator):
+    """A sequence generator's vocabulary as a list of distinct strings, one per
+    index of its ``[length, vocab]`` output (``None`` passes)."""
+    if vocabulary is None:
+        return None
+    tokens = list(vocabulary)
+    if not tokens or not all(isinstance(t, str) for t in tokens) or len(set(tokens)) != len(tokens):
+        raise ValueError(f"vocabulary must be a list of distinct strings; got {vocabulary!r}.")
+    shape = tuple(generator.output_shape)
+    if len(shape) != 3 or shape[-1] != len(tokens):
+        raise ValueError(
+            f"A vocabulary of {len(tokens)} tokens needs a generator of sequences "
+            f"[length, {len(tokens)}]; the generator's output shape is {shape[1:]}."
+        )
+    return tokens
+
+
 def _check_finite_weights(generator):
     for weight in generator.weights:
         values = np.asarray(keras.ops.convert_to_numpy(weight.value))
@@ -190,9 +218,10 @@ def infer_value_range(generator):
 class _ExportedGenerator(tf.Module):
     """The generator plus the signature functions, as a trackable module."""
 
-    def __init__(self, generator, latent_dim, noise, num_classes, max_num_samples):
+    def __init__(self, generator, latent_dim, noise, num_classes, max_num_samples, sequences=False):
         super().__init__(name="keras_gan_generator")
         self.generator = generator
+        self._sequences = sequences
         self._latent_dim = latent_dim
         self._noise = noise
         self._num_classes = num_classes
@@ -212,10 +241,14 @@ class _ExportedGenerator(tf.Module):
             ),
         ]
 
-    def _generate(self, z, labels=None):
+    def _generate(self, z, labels=None, token_ids=False):
         inputs = z if labels is None else [z, labels]
-        images = self.generator(inputs, training=False)
-        return {OUTPUT_KEY: tf.identity(tf.cast(images, tf.float32), name=OUTPUT_KEY)}
+        images = tf.cast(self.generator(inputs, training=False), tf.float32)
+        outputs = {OUTPUT_KEY: tf.identity(images, name=OUTPUT_KEY)}
+        if token_ids:
+            ids = tf.argmax(images, axis=-1, output_type=tf.int32)
+            outputs[TOKEN_IDS_KEY] = tf.identity(ids, name=TOKEN_IDS_KEY)
+        return outputs
 
     def build_signatures(self):
         latent_dim = self._latent_dim
@@ -249,7 +282,7 @@ class _ExportedGenerator(tf.Module):
                 # Nothing is drawn or generated before the checks passed.
                 z = stateless_latent_noise(num_samples, latent_dim, seed, self._noise)
                 labels = None if labels is None else tf.identity(labels)
-            return self._generate(z, labels)
+            return self._generate(z, labels, token_ids=self._sequences)
 
         if self._num_classes is None:
             serving_default = tf.function(from_z, input_signature=[z_spec])
@@ -328,11 +361,22 @@ def _json_default(value):
 
 
 def _metadata(
-    model, generator, latent_dim, noise, num_classes, value_range, value_range_source, **extra
+    model,
+    generator,
+    latent_dim,
+    noise,
+    num_classes,
+    value_range,
+    value_range_source,
+    vocabulary=None,
+    **extra,
 ):
     from keras_gan import __version__
 
     output_shape = [int(d) for d in generator.output_shape[1:]]
+    sample_outputs = {OUTPUT_KEY: ["float32", [-1, *output_shape]]}
+    if vocabulary is not None:
+        sample_outputs[TOKEN_IDS_KEY] = ["int32", [-1, *output_shape[:-1]]]
     return {
         "format": METADATA_FORMAT,
         "model_class": f"{type(model).__module__}.{type(model).__qualname__}",
@@ -354,9 +398,10 @@ def _metadata(
             SAMPLE_SIGNATURE: {
                 "inputs": {"num_samples": ["int32", []], "seed": ["int64", []]}
                 | ({"labels": ["int32", [-1]]} if num_classes else {}),
-                "outputs": {OUTPUT_KEY: ["float32", [-1, *output_shape]]},
+                "outputs": sample_outputs,
             },
         },
+        "vocabulary": vocabulary,
         "keras_gan_version": __version__,
         "tensorflow_version": tf.__version__,
         "keras_version": keras.__version__,
@@ -373,6 +418,7 @@ def export_generator(
     value_range=None,
     training_config=None,
     max_num_samples=DEFAULT_MAX_NUM_SAMPLES,
+    vocabulary=None,
 ):
     """Write ``model``'s generator as the SavedModel ``base_dir/<version>/``.
 
@@ -392,6 +438,9 @@ def export_generator(
             (``keras-gan train`` passes its validated config).
         max_num_samples: the largest ``num_samples`` the ``sample`` signature
             accepts (guarded inside the graph).
+        vocabulary: the tokens of a sequence generator's last axis (default:
+            ``model.vocabulary`` if the model has one); makes ``sample`` return
+            ``token_ids`` too and is stored in the metadata.
 
     Returns:
         The path of the new version directory.
@@ -400,9 +449,14 @@ def export_generator(
         ValueError: NaN/Inf weights, a bad argument, or an existing version.
     """
     generator, latent_dim, noise, num_classes = _check_model(model)
+    if vocabulary is None:
+        vocabulary = getattr(model, "vocabulary", None)
+    vocabulary = _check_vocabulary(vocabulary, generator)
     version = _check_version(version)
     if value_range is not None:
         value_range, source = _check_value_range(value_range), "given"
+    elif vocabulary is not None:
+        value_range, source = [0.0, 1.0], "probabilities over the vocabulary"
     else:
         inferred = infer_value_range(generator)
         value_range = list(inferred or (0.0, 1.0))
@@ -424,7 +478,14 @@ def export_generator(
     tmp = os.path.join(base_dir, f"{TMP_PREFIX}{uuid.uuid4().hex}")
     staging = tempfile.mkdtemp(prefix="keras-gan-meta-")
     try:
-        module = _ExportedGenerator(generator, latent_dim, noise, num_classes, int(max_num_samples))
+        module = _ExportedGenerator(
+            generator,
+            latent_dim,
+            noise,
+            num_classes,
+            int(max_num_samples),
+            sequences=vocabulary is not None,
+        )
         signatures = module.build_signatures()
         meta = _metadata(
             model,
@@ -434,6 +495,7 @@ def export_generator(
             num_classes,
             value_range,
             source,
+            vocabulary=vocabulary,
             max_num_samples=int(max_num_samples),
             training_config=training_config,
         )

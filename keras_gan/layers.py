@@ -4,19 +4,26 @@ Example:
 
 ```python
 import keras
-from keras_gan.layers import Maxout
+from keras_gan.layers import GumbelSoftmax, Maxout
 
 x = keras.Input((784,))
 h = Maxout(240, pieces=5)(x)  # 240 units, each the max of 5 affine pieces
+
+logits = keras.Input((16, 5))
+y = GumbelSoftmax(temperature=0.5, hard=True)(logits)  # one-hot [16, 5] samples
 ```
 """
 
 from __future__ import annotations
 
+import math
+
 import keras
+import numpy as np
+import tensorflow as tf
 from keras import ops
 
-__all__ = ["Maxout", "MAXOUT_LAYOUTS"]
+__all__ = ["Maxout", "MAXOUT_LAYOUTS", "GumbelSoftmax", "keyed_uniform"]
 
 #: Column layouts of a :class:`Maxout` kernel (see its docstring).
 MAXOUT_LAYOUTS = ("piece_major", "unit_major")
@@ -114,3 +121,233 @@ class Maxout(keras.layers.Layer):
         # Configs written before the layout option existed used the unit-major layout.
         config.setdefault("layout", "unit_major")
         return cls(**config)
+
+
+# ------------------------------------------------------------ Gumbel-Softmax
+_GOLDEN = 0x9E3779B9  # 2**32 / golden ratio: Weyl-sequence increment of the counter
+_KEY_SALTS = (0x243F6A88, 0x85A308D3)  # digits of pi: the two key lanes
+
+
+def _fmix32(x):
+    """MurmurHash3's 32-bit finalizer: a bijection on uint32 with full avalanche."""
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+    x = x * tf.constant(0x85EBCA6B, tf.uint32)
+    x = tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 13))
+    x = x * tf.constant(0xC2B2AE35, tf.uint32)
+    return tf.bitwise.bitwise_xor(x, tf.bitwise.right_shift(x, 16))
+
+
+def _uint32(value):
+    return tf.constant(np.uint32(value & 0xFFFFFFFF), tf.uint32)
+
+
+def bits_to_uniform(bits):
+    """Map uint32 ``bits`` to float32 ``(t + 0.5) / 2**23`` with ``t`` their top 23 bits:
+    uniform on ``[2**-24, 1 - 2**-24]``. ``t + 0.5`` is exact in float32 below
+    ``2**23``, so ``u`` never rounds to 0 or 1 and ``-log(-log(u))`` is finite."""
+    top = tf.cast(tf.bitwise.right_shift(bits, 9), tf.float32)
+    return (top + 0.5) * (1.0 / 2**23)
+
+
+def keyed_uniform(key, shape, salt=0):
+    """Uniform ``(0, 1)`` float32 noise of shape ``[batch, *shape]``, a deterministic
+    function of each row of ``key`` (``[batch, k]``, any float or int dtype).
+
+    Row ``i`` of the result depends only on the bits of ``key[i]`` and ``salt``:
+    the row's bits are hashed into a 64-bit key (two 32-bit lanes), and element
+    ``j`` of the row is ``fmix32(fmix32(key_a + j * 0x9E3779B9) ^ key_b)`` with
+    MurmurHash3's finalizer ``fmix32``; its top 24 bits give ``u = (h + 0.5) /
+    2**24``. This is a counter-based generator like TensorFlow's stateless
+    Philox ops but keyed *per row*, which those ops cannot do; it uses only
+    integer ops, so eager code, ``tf.function``, XLA and an exported SavedModel
+    give bit-identical noise. It is a statistical, not a cryptographic, generator.
+    """
+    key = tf.convert_to_tensor(key)
+    if key.dtype.is_floating:
+        key = tf.bitcast(tf.cast(key, tf.float32), tf.uint32)
+    else:
+        key = tf.cast(key, tf.int64)
+        key = tf.cast(tf.bitwise.bitwise_and(key, 0xFFFFFFFF), tf.uint32)
+    if key.shape.rank is None or key.shape.rank < 1:
+        raise ValueError(f"keyed_uniform needs a key of shape [batch, ...]; got {key.shape}.")
+    trailing = key.shape[1:]
+    if not trailing.is_fully_defined():
+        raise ValueError(f"keyed_uniform needs a key with static non-batch dims; got {key.shape}.")
+    width = int(np.prod(trailing.as_list())) if trailing.rank else 1
+    key = tf.reshape(key, [-1, width])
+    salt = int(salt) & 0xFFFFFFFF
+    lanes = []
+    for lane_salt in _KEY_SALTS:
+        column = np.arange(width, dtype=np.uint64) * _GOLDEN + lane_salt + salt * 0x2545F491
+        column = tf.constant((column & 0xFFFFFFFF).astype(np.uint32), tf.uint32)
+        mixed = _fmix32(tf.bitwise.bitwise_xor(key, column[None, :]))
+        lanes.append(_fmix32(tf.reduce_sum(mixed, axis=1)))  # the sum wraps mod 2**32
+    size = int(np.prod(shape)) if len(shape) else 1
+    counter = tf.constant(
+        (np.arange(size, dtype=np.uint64) * _GOLDEN & 0xFFFFFFFF).astype(np.uint32)
+    )
+    h = _fmix32(lanes[0][:, None] + counter[None, :])
+    h = _fmix32(tf.bitwise.bitwise_xor(h, lanes[1][:, None]))
+    u = bits_to_uniform(h)
+    return tf.reshape(u, tf.concat([tf.shape(key)[:1], tf.constant(shape, tf.int32)], 0))
+
+
+def _check_temperature(value):
+    try:
+        value = float(value)
+    except (TypeError, ValueError):
+        raise ValueError(f"temperature must be a number > 0; got {value!r}.") from None
+    if not (math.isfinite(value) and value > 0):
+        raise ValueError(f"temperature must be a finite number > 0; got {value!r}.")
+    return value
+
+
+@keras.saving.register_keras_serializable(package="keras_gan")
+class GumbelSoftmax(keras.layers.Layer):
+    """Gumbel-Softmax samples from logits (Jang et al. 2017; Maddison et al. 2017).
+
+    ``y = softmax((logits + g) / temperature)`` over the last axis, with
+    independent Gumbel noise ``g = -log(-log(u))``, ``u ~ U(0, 1)``. ``y`` lies on
+    the probability simplex and approaches the one-hot Gumbel-max sample
+    ``one_hot(argmax(logits + g))`` -- an exact draw from ``softmax(logits)`` --
+    as the temperature goes to 0. With ``hard=True`` (the straight-through
+    estimator) the forward output *is* that one-hot sample, exactly, while
+    gradients are those of the soft ``y``.
+
+    **Noise, and reproducible sampling.** The layer always samples, in training
+    and in inference alike (it is a sampler, not a regulariser; for the
+    deterministic ``softmax(logits / t)`` or ``argmax`` use those ops). Where
+    the noise comes from depends on the inputs:
+
+    * ``layer([logits, key])``: ``u`` is a deterministic function of each
+      example's ``key`` row (:func:`keyed_uniform`, salted by ``seed``). A
+      generator passes its latent vector ``z`` as the key, so the generator is a
+      deterministic function of ``z``: ``GAN.sample(n, seed)``, which draws
+      ``z`` from ``seed``, and an exported model's ``sample`` signature give the
+      same sequences for the same seed, and fresh ``z`` in every training step
+      gives fresh noise. :func:`keras_gan.networks.sequence_generator` does this.
+    * ``layer(logits)``: ``u`` comes from the layer's own seeded stream
+      (``keras.random.SeedGenerator(seed)``, as in ``Dropout``): a fresh draw at
+      every call, reproducible only as a whole run (``keras.utils.set_random_seed``).
+
+    **Temperature.** It is a non-trainable variable, so it can be changed during
+    training (``layer.temperature = 0.5``, or
+    :class:`keras_gan.callbacks.TemperatureSchedule`) without retracing the
+    compiled training step; it is saved with the weights. It must be a finite
+    number > 0 (``ValueError`` otherwise).
+
+    **Non-finite logits** raise an error naming the layer: a ``ValueError`` in
+    eager calls; an ``InvalidArgumentError`` from ``tf.debugging.check_numerics``
+    inside a ``tf.function``. Under XLA (``jit_compile=True``) that check
+    compiles to nothing, so NaN logits then give NaN outputs instead.
+
+    Args:
+        temperature: initial temperature ``> 0``.
+        hard: straight-through: one-hot forward, soft gradients.
+        seed: salt of the keyed noise and seed of the layer's own stream
+            (``None``: salt 0 and a random stream).
+
+    Example:
+
+    ```python
+    import keras
+    from keras_gan.layers import GumbelSoftmax
+
+    z = keras.Input((32,))
+    logits = keras.layers.Reshape((16, 5))(keras.layers.Dense(16 * 5)(z))
+    tokens = GumbelSoftmax(temperature=1.0, hard=True)([logits, z])  # one-hot, per z
+    generator = keras.Model(z, tokens)
+    ```
+    """
+
+    def __init__(self, temperature=1.0, hard=False, seed=None, **kwargs):
+        super().__init__(**kwargs)
+        self._initial_temperature = _check_temperature(temperature)
+        if not isinstance(hard, (bool, np.bool_)):
+            raise ValueError(f"hard must be True or False; got {hard!r}.")
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+            raise ValueError(f"seed must be an int or None; got {seed!r}.")
+        self.hard = bool(hard)
+        self.seed = None if seed is None else int(seed)
+        self.seed_generator = keras.random.SeedGenerator(seed, name="gumbel_seed")
+        self.temperature_variable = None
+
+    def build(self, input_shape):
+        self.temperature_variable = self.add_weight(
+            name="temperature",
+            shape=(),
+            initializer=keras.initializers.Constant(self._initial_temperature),
+            trainable=False,
+            dtype="float32",
+        )
+
+    @property
+    def initial_temperature(self):
+        """The temperature the layer was configured with (its ``temperature``
+        argument); setting :attr:`temperature` or restoring weights leaves it alone."""
+        return self._initial_temperature
+
+    @property
+    def temperature(self):
+        """The current temperature (a Python float)."""
+        if self.temperature_variable is None:
+            return self._initial_temperature
+        return float(keras.ops.convert_to_numpy(self.temperature_variable.value))
+
+    @temperature.setter
+    def temperature(self, value):
+        value = _check_temperature(value)
+        if self.temperature_variable is None:
+            self._initial_temperature = value  # before build: the configured value
+        else:
+            self.temperature_variable.assign(value)
+
+    def _split(self, inputs):
+        if isinstance(inputs, (list, tuple)):
+            if len(inputs) != 2:
+                raise ValueError(
+                    f"{self.name} takes logits or [logits, key]; got {len(inputs)} inputs."
+                )
+            return inputs[0], inputs[1]
+        return inputs, None
+
+    def _check_finite(self, logits):
+        message = (
+            f"{self.name}: the logits contain NaN or Inf values (Gumbel-Softmax needs finite "
+            "logits; the network producing them has diverged or was fed non-finite input)"
+        )
+        if tf.executing_eagerly():
+            if not bool(tf.reduce_all(tf.math.is_finite(logits))):
+                raise ValueError(message + ".")
+            return logits
+        return tf.debugging.check_numerics(logits, message)
+
+    def call(self, inputs, training=None):
+        logits, key = self._split(inputs)
+        logits = self._check_finite(tf.cast(logits, tf.float32))
+        if key is not None:
+            shape = tuple(int(d) for d in logits.shape[1:])
+            u = keyed_uniform(key, shape, salt=self.seed or 0)
+        else:
+            u = keras.random.uniform(tf.shape(logits), seed=self.seed_generator)
+            u = tf.clip_by_value(u, 2.0**-24, 1.0 - 2.0**-24)  # log(u) and log(-log(u)) finite
+        gumbel = -tf.math.log(-tf.math.log(u))
+        temperature = tf.cast(self.temperature_variable, tf.float32)
+        y = tf.nn.softmax((logits + gumbel) / temperature, axis=-1)
+        if self.hard:
+            depth = tf.shape(y)[-1]
+            one_hot = tf.one_hot(tf.argmax(y, axis=-1, output_type=tf.int32), depth, dtype=y.dtype)
+            # y - stop_gradient(y) is exactly 0 forward (x - x == 0 for finite x), so
+            # the output is exactly one-hot while the gradient is that of y.
+            y = one_hot + (y - tf.stop_gradient(y))
+        return tf.cast(y, self.compute_dtype)
+
+    def compute_output_shape(self, input_shape):
+        if isinstance(input_shape, (list, tuple)) and isinstance(input_shape[0], (list, tuple)):
+            return tuple(input_shape[0])
+        return tuple(input_shape)
+
+    def get_config(self):
+        config = super().get_config()
+        config.update(temperature=self.temperature, hard=self.hard, seed=self.seed)
+        return config

@@ -31,7 +31,9 @@ from keras_gan.callbacks import (
     MomentumSchedule,
     SampleGrid,
 )
-from keras_gan.data import load_dataset
+from keras_gan.data import load_dataset, sequence_vocabulary
+from keras_gan.data.grammar import DEFAULT_GRAMMAR
+from keras_gan.data.sequences import DEFAULT_GRAMMAR_LENGTH, SEQUENCE_DATASETS
 from keras_gan.data.sources import IMAGE_DATASETS
 from keras_gan.data.toy import toy_distribution
 from keras_gan.io import atomic_save_model
@@ -66,6 +68,10 @@ class TrainResult:
 
 def example_shape(dataset_config):
     """Shape of one example of the configured data set."""
+    if dataset_config.name in SEQUENCE_DATASETS:
+        vocabulary = sequence_vocabulary(dataset_config.name, **dataset_config.params)
+        length = dataset_config.params.get("length", DEFAULT_GRAMMAR_LENGTH)
+        return (int(length), len(vocabulary))
     if dataset_config.name in IMAGE_DATASETS:
         return IMAGE_DATASETS[dataset_config.name][0]
     return (toy_distribution(dataset_config.name, **dataset_config.params).dim,)
@@ -138,6 +144,13 @@ def build_networks(config):
     return generator, discriminator
 
 
+def _vocabulary_kwargs(dataset_config):
+    """``{"vocabulary": [...]}`` for a sequence data set (the model keeps its tokens)."""
+    if dataset_config.name not in SEQUENCE_DATASETS:
+        return {}
+    return {"vocabulary": sequence_vocabulary(dataset_config.name, **dataset_config.params)}
+
+
 def build_model(config):
     """The configured adversarial model, compiled.
 
@@ -156,6 +169,7 @@ def build_model(config):
         noise=config.noise,
         seed=config.training.seed,
         **config.model_kwargs(),
+        **_vocabulary_kwargs(config.dataset),
     )
     compile_options = {}
     if "generator_loss" in inspect.signature(model_cls.configure).parameters:
@@ -201,8 +215,40 @@ def schedule_callbacks(config):
     return [MomentumSchedule(*key, optimizers=tuple(names)) for key, names in ramps.items()]
 
 
+def _sequence_callbacks(config):
+    """Temperature annealing and text samples (with validity under the grammar) for
+    sequence data, before TensorBoard so it logs what they add."""
+    from keras_gan.callbacks import SequenceSamples, TemperatureSchedule
+
+    callbacks = []
+    schedule = config.temperature_schedule
+    if schedule is not None:
+        callbacks.append(
+            TemperatureSchedule(schedule.decay_rate, schedule.min_temperature, per=schedule.per)
+        )
+    d = config.dataset
+    if d.name in SEQUENCE_DATASETS:
+        logdir = config.logging.logdir
+        callbacks.append(
+            SequenceSamples(
+                logdir=logdir,
+                num_samples=max(config.logging.num_samples, 256),
+                every=config.logging.sample_every,
+                text_dir=os.path.join(logdir, "samples") if config.logging.png else None,
+                grammar=d.params.get("grammar", DEFAULT_GRAMMAR) if d.name == "grammar" else None,
+            )
+        )
+    return callbacks
+
+
 def build_callbacks(config):
     logdir = config.logging.logdir
+    if config.dataset.name in SEQUENCE_DATASETS or config.temperature_schedule is not None:
+        return (
+            schedule_callbacks(config)
+            + _sequence_callbacks(config)
+            + [keras.callbacks.TensorBoard(logdir)]
+        )
     return schedule_callbacks(config) + [
         keras.callbacks.TensorBoard(logdir),
         SampleGrid(

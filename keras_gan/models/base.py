@@ -128,6 +128,30 @@ def _replica_id():
     return tf.cast(ctx.replica_id_in_sync_group, tf.int32)
 
 
+def _check_vocabulary(vocabulary, generator):
+    """``vocabulary`` as a list of distinct strings, one per token of the generator's
+    ``[length, vocab]`` output (``None`` passes)."""
+    if vocabulary is None:
+        return None
+    if isinstance(vocabulary, str):
+        vocabulary = list(vocabulary)
+    tokens = list(vocabulary)
+    if not tokens or not all(isinstance(t, str) for t in tokens):
+        raise ValueError(f"vocabulary must be a non-empty list of strings; got {vocabulary!r}.")
+    if len(set(tokens)) != len(tokens):
+        raise ValueError("vocabulary must not list a token twice.")
+    try:
+        shape = tuple(generator.output_shape)
+    except (AttributeError, ValueError):
+        return tokens
+    if len(shape) != 3 or shape[-1] != len(tokens):
+        raise ValueError(
+            f"A vocabulary of {len(tokens)} tokens needs a generator of sequences "
+            f"[length, {len(tokens)}]; the generator's output shape is {shape[1:]}."
+        )
+    return tokens
+
+
 class AdversarialModel(keras.Model):
     """Base class: a generator and a discriminator (critic) trained by ``fit``.
 
@@ -140,6 +164,11 @@ class AdversarialModel(keras.Model):
         noise: the prior ``p_z``: ``"normal"`` or ``"uniform"`` (see
             :mod:`keras_gan.noise`).
         seed: seed of the training noise (``None`` for a random one).
+        vocabulary: for a generator of discrete sequences ``[length, vocab]``,
+            the token of each index of the last axis (``None`` otherwise). It is
+            saved with the model; :func:`keras_gan.export.export_generator`
+            then adds token ids to the ``sample`` signature and the vocabulary
+            to the metadata.
     """
 
     #: Names of the metrics ``fit`` reports, in order.
@@ -147,7 +176,16 @@ class AdversarialModel(keras.Model):
     #: Discriminator updates per generator update when ``compile`` is not told.
     default_d_steps = 1
 
-    def __init__(self, generator, discriminator, latent_dim, noise="normal", seed=None, **kwargs):
+    def __init__(
+        self,
+        generator,
+        discriminator,
+        latent_dim,
+        noise="normal",
+        seed=None,
+        vocabulary=None,
+        **kwargs,
+    ):
         super().__init__(**kwargs)
         for what, net in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(net, keras.Model):
@@ -161,6 +199,7 @@ class AdversarialModel(keras.Model):
         self.noise = check_noise(noise)
         self.seed = seed
         self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
+        self.vocabulary = _check_vocabulary(vocabulary, generator)
         self._trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
         self.d_optimizer = None
         self.g_optimizer = None
@@ -345,6 +384,8 @@ class AdversarialModel(keras.Model):
             noise=self.noise,
             seed=self.seed,
         )
+        if self.vocabulary is not None:
+            config["vocabulary"] = list(self.vocabulary)
         return config
 
     @classmethod

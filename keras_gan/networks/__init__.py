@@ -26,6 +26,7 @@ from keras_gan.networks.mlp import (
     output_bias_from_marginals,
 )
 from keras_gan.networks.resnet import resnet_critic, resnet_generator
+from keras_gan.networks.sequence import sequence_critic, sequence_generator
 
 GENERATORS = {
     "mlp_generator": mlp_generator,
@@ -33,6 +34,7 @@ GENERATORS = {
     "resnet_generator": resnet_generator,
     "conditional_mlp_generator": conditional_mlp_generator,
     "conditional_dcgan_generator": conditional_dcgan_generator,
+    "sequence_generator": sequence_generator,
 }
 DISCRIMINATORS = {
     "maxout_discriminator": maxout_discriminator,
@@ -41,6 +43,7 @@ DISCRIMINATORS = {
     "resnet_critic": resnet_critic,
     "conditional_mlp_discriminator": conditional_mlp_discriminator,
     "conditional_dcgan_discriminator": conditional_dcgan_discriminator,
+    "sequence_critic": sequence_critic,
 }
 
 __all__ = [
@@ -57,6 +60,8 @@ __all__ = [
     "conditional_mlp_discriminator",
     "conditional_dcgan_generator",
     "conditional_dcgan_discriminator",
+    "sequence_generator",
+    "sequence_critic",
     "GENERATORS",
     "DISCRIMINATORS",
     "build",

@@ -41,6 +41,7 @@ __all__ = ["SampleClient", "GrpcSampleClient", "connect"]
 SAMPLE_SIGNATURE = "sample"
 DEFAULT_SIGNATURE = "serving_default"
 OUTPUT_KEY = "images"
+TOKEN_IDS_KEY = "token_ids"
 _MAX_SEED = 2**63 - 1
 
 
@@ -150,6 +151,23 @@ class _Client:
         if labels is not None:
             inputs["labels"] = _labels(labels, n)
         return self._images(self.predict(inputs, SAMPLE_SIGNATURE, version))
+
+    def sample_tokens(self, n, seed=None, version=None, labels=None):
+        """Token ids int32 ``[n, length]`` of ``n`` sequences drawn from ``seed`` (the
+        ``sample`` signature's ``token_ids`` output of a sequence generator; the
+        vocabulary is in ``metadata()["vocabulary"]``)."""
+        n = _check_count(n)
+        inputs = {"num_samples": np.int32(n), "seed": np.int64(_seed(seed))}
+        if labels is not None:
+            inputs["labels"] = _labels(labels, n)
+        outputs = self.predict(inputs, SAMPLE_SIGNATURE, version)
+        if not isinstance(outputs, dict) or TOKEN_IDS_KEY not in outputs:
+            raise ServingError(
+                "FAILED_PRECONDITION",
+                f"model {self.model!r} is not a sequence generator: its sample signature has "
+                f"no {TOKEN_IDS_KEY!r} output",
+            )
+        return np.asarray(outputs[TOKEN_IDS_KEY]).astype(np.int32)
 
     def generate(self, z, version=None, labels=None):
         """The generator on given latent vectors ``z`` ``[n, latent_dim]``."""
