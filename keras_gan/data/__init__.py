@@ -65,6 +65,18 @@ def _check_value_range(value_range):
     return lo, hi
 
 
+def _image_arrays(name, split, source, num_examples, value_range, params):
+    """The ``uint8`` images and labels of an image data set (the first
+    ``num_examples``), and its checked output value range."""
+    if params:
+        raise ValueError(f"Unknown argument(s) {sorted(params)} for image data set {name!r}.")
+    value_range = _check_value_range(value_range)
+    images, labels, _ = load_image_arrays(name, split, source)
+    if num_examples is not None:
+        images, labels = images[:num_examples], labels[:num_examples]
+    return images, labels, value_range
+
+
 def load_arrays(
     name, split="train", value_range=(0.0, 1.0), source="auto", num_examples=None, seed=0, **params
 ):
@@ -79,12 +91,9 @@ def load_arrays(
         ids, vocabulary = load_sequence_ids(name, split, num_examples, seed, **params)
         return np.eye(len(vocabulary), dtype=np.float32)[ids], ids
     if name in IMAGE_DATASETS:
-        if params:
-            raise ValueError(f"Unknown argument(s) {sorted(params)} for image data set {name!r}.")
-        lo, hi = _check_value_range(value_range)
-        images, labels, _ = load_image_arrays(name, split, source)
-        if num_examples is not None:
-            images, labels = images[:num_examples], labels[:num_examples]
+        images, labels, (lo, hi) = _image_arrays(
+            name, split, source, num_examples, value_range, params
+        )
         x = images.astype(np.float32) * np.float32((hi - lo) / 255.0) + np.float32(lo)
         return x, labels.astype(np.int32)
     if name in TOY_DISTRIBUTIONS:
@@ -155,12 +164,9 @@ def load_dataset(
         shuffle = str(split).startswith("train")
     batch_size = None if batch_size is None else int(batch_size)
     if name in IMAGE_DATASETS:
-        if params:
-            raise ValueError(f"Unknown argument(s) {sorted(params)} for image data set {name!r}.")
-        lo, hi = _check_value_range(value_range)
-        images, labels, _ = load_image_arrays(name, split, source)
-        if num_examples is not None:
-            images, labels = images[:num_examples], labels[:num_examples]
+        images, labels, (lo, hi) = _image_arrays(
+            name, split, source, num_examples, value_range, params
+        )
         scale = _image_scaler(lo, hi)
         arrays = (images, labels.astype(np.int32)) if with_labels else (images,)
         ds = _gathered_batches(arrays, batch_size, shuffle, seed, drop_remainder)
