@@ -245,11 +245,23 @@ class TrainingConfig(_Strict):
     d_steps: int = Field(1, ge=1)
     steps_per_epoch: int | None = Field(None, ge=1)
     generator_loss: Literal["non_saturating", "minimax"] = "non_saturating"
+    #: "alternating" (Algorithm 1) or "simultaneous" (the authors' pylearn2 step;
+    #: needs d_steps 1); see AdversarialModel.
+    updates: Literal["alternating", "simultaneous"] = "alternating"
     jit_compile: bool = False
     #: Training steps per call of the compiled step ("auto": see AdversarialModel).
     steps_per_execution: Literal["auto"] | Annotated[int, Field(ge=1)] = "auto"
     seed: int = Field(0, ge=0, le=2**32 - 1)
     verbose: Literal["auto", 0, 1, 2] = "auto"
+
+    @model_validator(mode="after")
+    def _simultaneous_needs_one_d_step(self):
+        if self.updates == "simultaneous" and self.d_steps != 1:
+            raise ValueError(
+                f"updates 'simultaneous' takes one step of each player per batch, so d_steps "
+                f"must be 1; got d_steps {self.d_steps} (the model's default when not set)"
+            )
+        return self
 
 
 class LoggingConfig(_Strict):

@@ -179,6 +179,7 @@ def build_model(config):
         d_optimizer=build_optimizer(config.d_optimizer) if "d_optimizer" in given else None,
         g_optimizer=build_optimizer(config.g_optimizer) if "g_optimizer" in given else None,
         d_steps=config.training.d_steps,
+        updates=config.training.updates,
         jit_compile=config.training.jit_compile,
         steps_per_execution=config.training.steps_per_execution,
         **compile_options,

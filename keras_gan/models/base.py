@@ -23,6 +23,18 @@ minibatches of ``m``, exactly as Algorithm 1 with minibatch size ``m`` (the
 CLI batches the data this way for you). A remainder of ``batch % k`` examples
 is not used. One ``fit`` step is one generator update.
 
+Alternating or simultaneous updates
+-----------------------------------
+``compile(updates="alternating")`` (the default) is Algorithm 1: the
+generator's update sees the discriminator just updated, with fresh noise.
+``updates="simultaneous"`` is what the authors' pylearn2 code does (one SGD
+step on a cost holding both objectives, ``AdversaryCost2``): one forward pass
+of a batch of noise through G and of real and generated data through D, then
+D's gradient of its loss and G's gradient of its loss, both taken at the
+current parameters and on the same D outputs (dropout masks included), and
+both optimizers step. It costs one generator and one discriminator pass less
+per step; it needs ``d_steps=1``.
+
 One discriminator call on real and generated data
 -------------------------------------------------
 When the discriminator treats examples independently (no batch
@@ -83,8 +95,10 @@ import tensorflow as tf
 from keras_gan.models.per_example import batch_dependent_layers
 from keras_gan.noise import check_noise, portable_sample_latent, sample_latent, seed_pair
 
-__all__ = ["AdversarialModel", "AUTO_STEPS_PER_EXECUTION"]
+__all__ = ["AdversarialModel", "AUTO_STEPS_PER_EXECUTION", "UPDATE_ORDERS"]
 
+#: The values of ``compile(updates=...)``.
+UPDATE_ORDERS = ("alternating", "simultaneous")
 #: Most training steps per call of the training function with
 #: ``steps_per_execution="auto"``.
 AUTO_STEPS_PER_EXECUTION = 10
@@ -205,6 +219,7 @@ class AdversarialModel(keras.Model):
         self.g_optimizer = None
         self.d_steps = self.default_d_steps
         self.joint_discriminator_pass = False
+        self.updates = "alternating"
         self._sample_fn = None
         self._train_step_traces = 0
         self.built = True
@@ -263,6 +278,7 @@ class AdversarialModel(keras.Model):
         run_eagerly=False,
         steps_per_execution="auto",
         joint_discriminator_pass="auto",
+        updates="alternating",
         **options,
     ):
         """Configure training.
@@ -282,6 +298,10 @@ class AdversarialModel(keras.Model):
             joint_discriminator_pass: call the discriminator once on real and
                 generated data concatenated (``"auto"``: when it treats
                 examples independently; see the module docstring).
+            updates: ``"alternating"`` (Algorithm 1: D's update, then G's
+                against the updated D) or ``"simultaneous"`` (one gradient step
+                of both players from one forward pass; needs ``d_steps=1``; see
+                the module docstring).
             **options: model-specific options (see the subclass).
         """
         d_default, g_default = self.default_optimizers()
@@ -296,6 +316,13 @@ class AdversarialModel(keras.Model):
         if isinstance(d_steps, bool) or not isinstance(d_steps, (int, np.integer)) or d_steps < 1:
             raise ValueError(f"d_steps must be an int >= 1; got {d_steps!r}.")
         joint = self._resolve_joint_pass(joint_discriminator_pass)
+        if updates not in UPDATE_ORDERS:
+            raise ValueError(f"updates must be one of {list(UPDATE_ORDERS)}; got {updates!r}.")
+        if updates == "simultaneous" and d_steps != 1:
+            raise ValueError(
+                f"updates='simultaneous' takes one step of each player per batch, so d_steps "
+                f"must be 1; got d_steps={d_steps}. Use updates='alternating' for k > 1."
+            )
         auto_steps = isinstance(steps_per_execution, str) and steps_per_execution == "auto"
         if not auto_steps and (
             isinstance(steps_per_execution, bool)
@@ -317,6 +344,7 @@ class AdversarialModel(keras.Model):
         self.g_optimizer = g_optimizer
         self.d_steps = int(d_steps)
         self.joint_discriminator_pass = joint
+        self.updates = updates
         # Create the optimizers' slot variables now, under the model's
         # distribution strategy, rather than lazily inside the traced step.
         with self.distribute_strategy.scope():
@@ -332,6 +360,7 @@ class AdversarialModel(keras.Model):
             run_eagerly=run_eagerly,
             steps_per_execution=steps_per_execution,
             joint_discriminator_pass=joint_discriminator_pass,
+            updates=updates,
             **options,
         )
 
@@ -480,6 +509,33 @@ class AdversarialModel(keras.Model):
             self.g_optimizer.apply_gradients(zip(tape.gradient(loss, g_vars), g_vars))
         return {"g_loss": loss * _num_replicas()}
 
+    def _simultaneous_update(self, real, conditions, global_batch):
+        """One step of both players from one forward pass (``updates="simultaneous"``):
+        both gradients are taken at the current parameters, on the same generated
+        batch and the same discriminator outputs (dropout masks included)."""
+        z = self.draw_noise(tf.shape(real)[0])
+        d_vars = self.discriminator.trainable_variables
+        g_vars = self.generator.trainable_variables
+        with tf.GradientTape(persistent=True) as tape:
+            fake = self.generator(self.generator_inputs(z, conditions), training=True)
+            real_out, fake_out = self._discriminate(real, fake, conditions)
+            d_loss, extra = self.discriminator_objective(
+                real, fake, real_out, fake_out, conditions, global_batch
+            )
+            g_loss = self.generator_objective(fake_out, global_batch)
+        d_grads = tape.gradient(d_loss, d_vars) if d_vars else []
+        g_grads = tape.gradient(g_loss, g_vars) if g_vars else []
+        del tape
+        if d_vars:
+            self.d_optimizer.apply_gradients(zip(d_grads, d_vars))
+        if g_vars:
+            self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
+        self.after_discriminator_update()
+        values = {"d_loss": d_loss * _num_replicas(), "g_loss": g_loss * _num_replicas()}
+        values.update(extra)
+        values.update(self.score_metrics(real_out, fake_out))
+        return values
+
     def _minibatches(self, data):
         """Split one ``fit`` batch into ``d_steps`` minibatches (see module doc)."""
         x, conditions = self.unpack(data)
@@ -492,6 +548,10 @@ class AdversarialModel(keras.Model):
     def train_step(self, data):
         if not tf.executing_eagerly():  # runs once per trace, never in the graph
             self._train_step_traces += 1
+        if self.updates == "simultaneous":
+            ((real, conditions, m),) = self._minibatches(data)
+            self._update_metrics(self._simultaneous_update(real, conditions, m * _num_replicas()))
+            return self._metric_results()
         values = []
         for real, conditions, m in self._minibatches(data):
             global_batch = m * _num_replicas()
