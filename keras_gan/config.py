@@ -248,6 +248,9 @@ class TrainingConfig(_Strict):
     #: "alternating" (Algorithm 1) or "simultaneous" (the authors' pylearn2 step;
     #: needs d_steps 1); see AdversarialModel.
     updates: Literal["alternating", "simultaneous"] = "alternating"
+    #: Sample from an exponential moving average of G's weights with this decay
+    #: (``null``: off); see AdversarialModel.
+    ema_decay: float | None = Field(None, gt=0, lt=1)
     jit_compile: bool = False
     #: Training steps per call of the compiled step ("auto": see AdversarialModel).
     steps_per_execution: Literal["auto"] | Annotated[int, Field(ge=1)] = "auto"

@@ -128,7 +128,8 @@ def read_metadata(version_dir):
 
 # --------------------------------------------------------------- checks
 def _check_model(model):
-    generator = getattr(model, "generator", None)
+    # A model that averages its generator's weights samples from the average.
+    generator = getattr(model, "sampling_generator", None) or getattr(model, "generator", None)
     if not isinstance(generator, keras.Model):
         raise TypeError(
             "export_generator needs a model with a keras.Model `generator` attribute "

@@ -168,6 +168,7 @@ def build_model(config):
         latent_dim=config.latent_dim,
         noise=config.noise,
         seed=config.training.seed,
+        ema_decay=config.training.ema_decay,
         **config.model_kwargs(),
         **_vocabulary_kwargs(config.dataset),
     )

@@ -35,7 +35,8 @@ SCRIPT = textwrap.dedent(
     strategy = tf.distribute.MirroredStrategy(["/cpu:0", "/cpu:1"])
     with strategy.scope():
         g, d = build()
-        gan = models.GAN(g, d, latent_dim=2, seed=0)
+        gan = models.GAN(g, d, latent_dim=2, seed=0, ema_decay=0.9)
+        initial = [w.copy() for w in g.get_weights()]
         gan.compile(keras.optimizers.SGD(0.05), keras.optimizers.SGD(0.05), d_steps=2)
     x = np.random.default_rng(0).normal(size=(64 * 6, 2)).astype("float32")
     ds = tf.data.Dataset.from_tensor_slices(x).batch(64, drop_remainder=True)
@@ -59,6 +60,10 @@ SCRIPT = textwrap.dedent(
         "d_loss": hist["d_loss"],
         "summed": summed, "full": full,
         "sample_shape": list(gan.sample(5, seed=1).shape),
+        # The average moved off the initial weights and lags the trained ones.
+        "ema_from_initial": float(np.abs(gan.ema_generator.get_weights()[0] - initial[0]).max()),
+        "ema_from_weights": float(np.abs(gan.ema_generator.get_weights()[0]
+                                         - g.get_weights()[0]).max()),
     }))
     """
 )
@@ -79,3 +84,4 @@ def test_fit_under_mirrored_strategy_on_two_cpu_devices():
     assert result["finite"]
     assert result["summed"] == pytest.approx(result["full"], rel=1e-6)
     assert result["sample_shape"] == [5, 2]
+    assert result["ema_from_initial"] > 1e-4 and result["ema_from_weights"] > 1e-5

@@ -1,0 +1,131 @@
+"""ema_decay: an exponential moving average of the generator's weights, updated in the
+compiled step, used for sampling and export, saved and checkpointed."""
+
+import keras
+import numpy as np
+import pytest
+import tensorflow as tf
+
+from keras_gan import models, networks
+from keras_gan.callbacks import Checkpoint
+from keras_gan.config import load_config
+from keras_gan.export import export_generator
+from keras_gan.training import build_model
+
+IMAGE = (28, 28, 1)
+DECAY = 0.9
+
+
+def ema_gan(decay=DECAY, seed=3):
+    keras.utils.set_random_seed(1)
+    g = networks.mlp_generator(latent_dim=8, hidden=(32,), output_shape=IMAGE)
+    d = networks.maxout_discriminator(IMAGE, units=(16, 16), pieces=3, dropout=(0.2, 0.5, 0.5))
+    gan = models.GAN(g, d, latent_dim=8, noise="uniform", seed=seed, ema_decay=decay)
+    gan.compile(keras.optimizers.SGD(0.1, momentum=0.5), keras.optimizers.SGD(0.1, momentum=0.5))
+    return gan
+
+
+def images(n=64, seed=0):
+    return np.random.default_rng(seed).random((n,) + IMAGE).astype("float32")
+
+
+def weights(model):
+    return [w.copy() for w in model.get_weights()]
+
+
+def test_the_average_follows_the_formula_after_every_generator_update():
+    gan = ema_gan()
+    average = weights(gan.generator)  # the average starts at the initial weights
+    np.testing.assert_array_equal(average[0], gan.ema_generator.get_weights()[0])
+    batch = tf.constant(images(16))
+    for _ in range(3):
+        gan.train_step(batch)
+        average = [DECAY * a + (1 - DECAY) * w for a, w in zip(average, weights(gan.generator))]
+    for expected, got in zip(average, gan.ema_generator.get_weights()):
+        np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
+    assert np.abs(average[0] - gan.generator.get_weights()[0]).max() > 1e-4  # not a copy
+
+
+def test_several_steps_per_call_average_exactly_like_one():
+    results = []
+    for steps in ("auto", 1):
+        gan = ema_gan()
+        gan.compile(
+            keras.optimizers.SGD(0.1, momentum=0.5),
+            keras.optimizers.SGD(0.1, momentum=0.5),
+            steps_per_execution=steps,
+        )
+        ds = tf.data.Dataset.from_tensor_slices(images(160)).batch(16)
+        gan.fit(ds, epochs=2, verbose=0)
+        assert gan.train_step_traces == 1
+        results.append(gan.ema_generator.get_weights())
+    for a, b in zip(*results):
+        np.testing.assert_allclose(a, b, rtol=1e-5, atol=1e-7)
+
+
+def test_sampling_and_export_use_the_average(tmp_path):
+    gan = ema_gan()
+    gan.fit(images(160), batch_size=16, epochs=1, verbose=0)
+    z = gan.sample_latent(6, seed=4)
+    from_average = gan.ema_generator(z, training=False).numpy()
+    from_weights = gan.generator(z, training=False).numpy()
+    assert np.abs(from_average - from_weights).max() > 1e-3
+    np.testing.assert_allclose(gan.sample(6, seed=4), from_average, atol=1e-6)
+    np.testing.assert_allclose(gan(z).numpy(), from_average, atol=1e-6)
+    path = export_generator(gan, str(tmp_path / "export"))
+    loaded = tf.saved_model.load(path)
+    served = loaded.signatures["serving_default"](z=tf.constant(z))["images"].numpy()
+    np.testing.assert_allclose(served, from_average, atol=1e-5)
+
+
+def test_the_average_is_saved_and_checkpointed(tmp_path):
+    gan = ema_gan()
+    checkpoint = Checkpoint(tmp_path / "ck", every_n_steps=5)
+    gan.fit(images(160), batch_size=16, epochs=1, verbose=0, callbacks=[checkpoint])
+    average = gan.ema_generator.get_weights()
+    gan.save(tmp_path / "m.keras")
+    loaded = keras.saving.load_model(tmp_path / "m.keras")
+    assert loaded.ema_decay == DECAY
+    for a, b in zip(average, loaded.ema_generator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+    fresh = ema_gan(seed=99)
+    Checkpoint(tmp_path / "ck").restore(fresh)
+    for a, b in zip(average, fresh.ema_generator.get_weights()):
+        np.testing.assert_array_equal(a, b)
+
+
+def test_without_ema_decay_nothing_changes():
+    gan = ema_gan(decay=None)
+    assert gan.ema_generator is None and gan.sampling_generator is gan.generator
+    assert "ema_decay" not in gan.get_config()
+
+
+@pytest.mark.parametrize("bad", [0.0, 1.0, -0.5, 1.5, True, "0.99"])
+def test_bad_decays_are_refused_naming_the_range(bad):
+    with pytest.raises(ValueError, match=r"ema_decay must be"):
+        ema_gan(decay=bad)
+
+
+def test_config_sets_the_decay_and_checks_its_range(tmp_path):
+    path = tmp_path / "c.yaml"
+    path.write_text("base: mnist_mlp\ntraining:\n  ema_decay: 0.995\n")
+    assert build_model(load_config(path)).ema_decay == 0.995
+    path.write_text("base: mnist_mlp\ntraining:\n  ema_decay: 1.0\n")
+    with pytest.raises(ValueError, match="training.ema_decay"):
+        load_config(path)
+
+
+def test_batch_norm_statistics_are_copied_not_averaged():
+    keras.utils.set_random_seed(0)
+    g = networks.dcgan_generator(latent_dim=8, base_filters=8, output_activation="sigmoid")
+    d = networks.dcgan_discriminator(base_filters=8)
+    gan = models.GAN(g, d, latent_dim=8, seed=0, ema_decay=DECAY)
+    gan.compile()
+    gan.fit(images(64), batch_size=16, epochs=1, verbose=0)
+    pairs = list(zip(g.weights, gan.ema_generator.weights))
+    statistics = [(w, a) for w, a in pairs if not w.trainable]
+    assert statistics  # the moving means and variances
+    for w, a in statistics:
+        np.testing.assert_array_equal(np.asarray(w), np.asarray(a))
+    averaged = [(w, a) for w, a in pairs if w.trainable]
+    assert max(np.abs(np.asarray(w) - np.asarray(a)).max() for w, a in averaged) > 1e-5
