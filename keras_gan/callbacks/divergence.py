@@ -94,19 +94,19 @@ class DivergenceGuard(keras.callbacks.Callback):
         self.model.stop_training = True
         logger.error(message)
 
+    def _stopped_on_logs(self, logs):
+        """Stop at a non-finite logged value; whether training is (now) stopped."""
+        if self.diverged is None:
+            bad = first_non_finite_log(logs)
+            if bad:
+                self._stop(f"{bad[0]} is {bad[1]}")
+        return self.diverged is not None
+
     def on_train_batch_end(self, batch, logs=None):
-        if self.diverged is not None:
-            return
-        bad = first_non_finite_log(logs)
-        if bad:
-            self._stop(f"{bad[0]} is {bad[1]}")
+        self._stopped_on_logs(logs)
 
     def on_epoch_end(self, epoch, logs=None):
-        if self.diverged is not None:
-            return
-        bad = first_non_finite_log(logs)
-        if bad:
-            self._stop(f"{bad[0]} is {bad[1]}")
+        if self._stopped_on_logs(logs):
             return
         if self.check_weights:
             weight = first_non_finite_weight(self.model)
