@@ -40,10 +40,11 @@ import math
 import os
 import subprocess
 import sys
-import threading
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+from _memory import PeakRSS  # noqa: E402  (benchmarks/, this script's directory)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 IMPLEMENTATIONS = ("keras_gan", "keras_gan_f64", "keras_gan_grid20", "numpy_blas", "numpy_direct")
@@ -90,31 +91,6 @@ def numpy_direct(samples, data, sigma, rows=10):
     return np.concatenate(out) - math.log(len(s)) - 0.5 * d * math.log(2 * math.pi * sigma**2)
 
 
-class PeakRSS:
-    """Peak growth of the resident set size while the ``with`` block runs."""
-
-    def __enter__(self):
-        import psutil
-
-        self.proc = psutil.Process()
-        self.base = self.peak = self.proc.memory_info().rss
-        self.running = True
-        self.thread = threading.Thread(target=self._poll, daemon=True)
-        self.thread.start()
-        return self
-
-    def _poll(self):
-        while self.running:
-            self.peak = max(self.peak, self.proc.memory_info().rss)
-            time.sleep(0.005)
-
-    def __exit__(self, *exc):
-        self.running = False
-        self.thread.join()
-        self.peak = max(self.peak, self.proc.memory_info().rss)
-        self.growth_mb = (self.peak - self.base) / 1e6
-
-
 def run_one(name, args):
     """Run one implementation in this (fresh) process; return its record."""
     import numpy as np
@@ -135,11 +111,11 @@ def run_one(name, args):
     if name.startswith("keras_gan"):  # build the tf.function outside the timing
         parzen_log_density(samples[:10], data[:10], SIGMA)
         parzen_log_density(samples[:10], data[:10], SIGMA, precision="float64")
-    with PeakRSS() as mem:
+    with PeakRSS(interval=0.005) as mem:
         start = time.perf_counter()
         values = functions[name]()
         seconds = time.perf_counter() - start
-    record = dict(name=name, seconds=seconds, peak_mb=mem.growth_mb, rows=len(data))
+    record = dict(name=name, seconds=seconds, peak_mb=mem.growth / 1e6, rows=len(data))
     if len(data) < n_scored:
         record["extrapolated_from_rows"] = len(data)
         record["seconds"] = seconds * n_scored / len(data)

@@ -72,11 +72,12 @@ import resource
 import statistics
 import subprocess
 import sys
-import threading
 import time
 
 REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 sys.path.insert(0, REPO)
+from _memory import PeakRSS  # noqa: E402  (benchmarks/, this script's directory)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 if not os.environ.get("KERAS_GAN_DATA_DIR"):
     _shared = os.path.join(os.path.dirname(REPO), "shared", "data")
@@ -99,38 +100,13 @@ TORCH_HINT = "PyTorch is not installed; `pip install -e .[bench]` installs torch
 
 
 # --------------------------------------------------------------------- common
-class PeakRSS:
-    """Peak resident set while the ``with`` block runs (sampled every 20 ms)."""
-
-    def __enter__(self):
-        import psutil
-
-        self._proc = psutil.Process()
-        self.base = self.peak = self._proc.memory_info().rss
-        self._running = True
-        self._thread = threading.Thread(target=self._poll, daemon=True)
-        self._thread.start()
-        return self
-
-    def _poll(self):
-        while self._running:
-            self.peak = max(self.peak, self._proc.memory_info().rss)
-            time.sleep(0.02)
-
-    def __exit__(self, *exc):
-        self._running = False
-        self._thread.join()
-        self.peak = max(self.peak, self._proc.memory_info().rss)
-        self.growth_mb = (self.peak - self.base) / 2**20
-
-
 def _record(samples, seconds, mem, **extra):
     return dict(
         samples=samples,
         seconds=seconds,
         samples_per_s=samples / seconds,
         peak_rss_mb=resource.getrusage(resource.RUSAGE_SELF).ru_maxrss / 1024,
-        rss_growth_mb=mem.growth_mb,
+        rss_growth_mb=mem.growth / 2**20,
         **extra,
     )
 
