@@ -65,6 +65,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 
 import keras  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from _cli import positive_int  # noqa: E402  (benchmarks/, this script's directory)
 
 from keras_gan import data, models, networks  # noqa: E402
 from keras_gan.callbacks import TemperatureSchedule  # noqa: E402
@@ -86,12 +87,16 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
     p.add_argument("--grammar", default="arithmetic", choices=("brackets", "arithmetic"))
-    p.add_argument("--length", type=int, default=16, help="tokens per sequence")
-    p.add_argument("--num-examples", type=int, default=50_000, help="training strings")
-    p.add_argument("--steps", type=int, default=2000, help="generator updates per model")
-    p.add_argument("--d-steps", type=int, default=5, help="critic updates per generator update")
-    p.add_argument("--batch-size", type=int, default=64, help="minibatch of every update")
-    p.add_argument("--channels", type=int, default=64, help="channels of the residual blocks")
+    p.add_argument("--length", type=positive_int, default=16, help="tokens per sequence")
+    p.add_argument("--num-examples", type=positive_int, default=50_000, help="training strings")
+    p.add_argument("--steps", type=positive_int, default=2000, help="generator updates per model")
+    p.add_argument(
+        "--d-steps", type=positive_int, default=5, help="critic updates per generator update"
+    )
+    p.add_argument("--batch-size", type=positive_int, default=64, help="minibatch of every update")
+    p.add_argument(
+        "--channels", type=positive_int, default=64, help="channels of the residual blocks"
+    )
     p.add_argument("--blocks", type=int, default=3, help="residual blocks per network")
     p.add_argument("--latent-dim", type=int, default=64)
     p.add_argument("--lr", type=float, default=2e-3, help="Adam learning rate (cosine-decayed)")
@@ -104,9 +109,6 @@ def parse_args(argv=None):
     p.add_argument("--jit-compile", action="store_true", help="compile the steps with XLA")
     p.add_argument("--out", default="runs/discrete", help="output directory")
     args = p.parse_args(argv)
-    for name in ("length", "num_examples", "steps", "d_steps", "batch_size", "channels"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1")
     if not 0 < args.min_temperature <= args.temperature:
         p.error("need 0 < --min-temperature <= --temperature")
     if args.eval_every <= 0:

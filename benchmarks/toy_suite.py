@@ -52,6 +52,7 @@ os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "3")
 import keras  # noqa: E402
 import numpy as np  # noqa: E402
 import tensorflow as tf  # noqa: E402
+from _cli import positive_int  # noqa: E402  (benchmarks/, this script's directory)
 
 from keras_gan import data, models, networks  # noqa: E402
 from keras_gan.images import heatmap, make_grid, save_png, scatter_image  # noqa: E402
@@ -69,26 +70,25 @@ def parse_args(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     p.add_argument("--datasets", nargs="+", default=list(DATASETS), choices=DATASETS)
     p.add_argument("--models", nargs="+", default=list(MODELS), choices=MODELS)
-    p.add_argument("--steps", type=int, default=10000, help="generator updates per run")
-    p.add_argument("--d-steps", type=int, default=5, help="critic updates per generator update")
-    p.add_argument("--batch-size", type=int, default=256, help="minibatch of every update")
-    p.add_argument("--width", type=int, default=512, help="units per hidden layer")
-    p.add_argument("--depth", type=int, default=3, help="hidden layers per network")
+    p.add_argument("--steps", type=positive_int, default=10000, help="generator updates per run")
+    p.add_argument(
+        "--d-steps", type=positive_int, default=5, help="critic updates per generator update"
+    )
+    p.add_argument("--batch-size", type=positive_int, default=256, help="minibatch of every update")
+    p.add_argument("--width", type=positive_int, default=512, help="units per hidden layer")
+    p.add_argument("--depth", type=positive_int, default=3, help="hidden layers per network")
     p.add_argument("--latent-dim", type=int, default=2)
     p.add_argument("--lr", type=float, default=5e-4, help="Adam learning rate (GANs, WGAN-GP)")
     p.add_argument("--wgan-lr", type=float, default=5e-5, help="RMSprop learning rate (WGAN)")
     p.add_argument("--lr-schedule", choices=("constant", "cosine"), default="cosine")
     p.add_argument("--gp-weight", type=float, default=0.1, help="WGAN-GP's lambda")
     p.add_argument("--clip-value", type=float, default=0.01, help="WGAN's clipping range")
-    p.add_argument("--num-samples", type=int, default=2000, help="samples per evaluation")
+    p.add_argument("--num-samples", type=positive_int, default=2000, help="samples per evaluation")
     p.add_argument("--eval-every", type=int, default=0, help="steps between TensorBoard evals")
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--jit-compile", action="store_true", help="compile the steps with XLA")
     p.add_argument("--out", default="runs/toy_suite", help="output directory")
     args = p.parse_args(argv)
-    for name in ("steps", "d_steps", "batch_size", "width", "depth", "num_samples"):
-        if getattr(args, name) < 1:
-            p.error(f"--{name.replace('_', '-')} must be >= 1")
     if args.eval_every <= 0:
         args.eval_every = max(args.steps // 10, 1)
     return args
