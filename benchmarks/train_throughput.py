@@ -35,7 +35,10 @@ order rotates, ``--repeats`` times; the table shows the median:
   by the rate this machine reaches on exactly those shapes, measured in the
   same run with ``tf.linalg.matmul`` (one product at a time on all cores) and
   NumPy (OpenBLAS), the faster of the two per shape. It ignores every
-  element-wise operation, so no implementation can reach it.
+  element-wise operation, so no implementation can reach it. Also measured
+  and printed: the optimizers' updates alone (``apply_gradients`` of the
+  configured optimizers on fixed gradients, ``k`` for D and one for G), the
+  memory-bound part every implementation pays on top of the products.
 * ``pipeline``: iterating ``keras_gan.training.build_dataset`` alone (IDX
   files, shuffling over the whole split each epoch, uint8 -> float scaling
   after batching, prefetch), and ``pipeline_before``: the float32 pipeline it
@@ -353,6 +356,42 @@ def _time_gemm(gemm, min_seconds=0.05, max_products=64):
     return rate(lambda: tf_products().numpy()), rate(np_products)
 
 
+def _time_updates(cfg, generator, discriminator, d_steps, repeats=50):
+    """Seconds per training step of the optimizers' updates alone (``d_steps``
+    ``apply_gradients`` of D's optimizer and one of G's, on fixed gradients):
+    memory traffic over every parameter and its slots that no implementation of
+    the step avoids."""
+    import tensorflow as tf
+
+    from keras_gan import training
+
+    pairs = []
+    for ocfg, net, times in (
+        (cfg.d_optimizer, discriminator, d_steps),
+        (cfg.g_optimizer, generator, 1),
+    ):
+        optimizer = training.build_optimizer(ocfg)
+        variables = net.trainable_variables
+        optimizer.build(variables)
+        grads = [tf.random.normal(v.shape, stddev=1e-6) for v in variables]
+        pairs += [(optimizer, grads, variables)] * times
+
+    @tf.function
+    def updates():
+        for optimizer, grads, variables in pairs:
+            optimizer.apply_gradients(zip(grads, variables))
+
+    for _ in range(5):
+        updates()
+    best = math.inf
+    for _ in range(5):
+        start = time.perf_counter()
+        for _ in range(repeats):
+            updates()
+        best = min(best, (time.perf_counter() - start) / repeats)
+    return best
+
+
 def run_bound(config, args):
     import tensorflow as tf
 
@@ -379,7 +418,10 @@ def run_bound(config, args):
     np_seconds = sum(c * g.flops / rates[g][1] for g, c, _ in gemms)
     batch = t.batch_size * t.d_steps
     terms = _formula_terms(generator, discriminator, t.batch_size)
+    update_seconds = _time_updates(cfg, generator, discriminator, t.d_steps)
     return dict(
+        update_seconds_per_step=update_seconds,
+        parameters=generator.count_params() + discriminator.count_params(),
         flops_per_step=total,
         products_per_step=sum(c for _, c, _ in gemms),
         formula=terms,
@@ -760,8 +802,18 @@ def print_report(table, records, configs, peers, loads, skipped):
                 f": {b['flops_per_step'] / 1e9:.3f} GFLOP per step. Machine rate on these "
                 f"shapes: {b['effective_gflops']:.0f} GFLOP/s (tf.linalg.matmul "
                 f"{b['tf_gflops']:.0f}, NumPy {b['numpy_gflops']:.0f}); bound "
-                f"{b['bound_seconds_per_step'] * 1e3:.2f} ms per step.\n"
+                f"{b['bound_seconds_per_step'] * 1e3:.2f} ms per step."
             )
+            if "update_seconds_per_step" in b:
+                print(
+                    f"The optimizers' updates alone ({b['parameters']:,} parameters, one "
+                    f"apply_gradients per network on fixed gradients): "
+                    f"{b['update_seconds_per_step'] * 1e3:.2f} ms per step; matrix products "
+                    f"plus updates: "
+                    f"{(b['bound_seconds_per_step'] + b['update_seconds_per_step']) * 1e3:.2f} "
+                    "ms per step."
+                )
+            print()
         print("| peer | samples/s (median) | range | runs | vs fit | peak RSS MB | RSS growth MB |")
         print("| --- | --- | --- | --- | --- | --- | --- |")
         for peer in peers:
@@ -783,6 +835,13 @@ def print_report(table, records, configs, peers, loads, skipped):
                 f"\nfit reaches {fit['median'] / bound['median']:.1%} of the matrix-multiply "
                 f"bound ({achieved:.0f} GFLOP/s of matrix products)."
             )
+            if "update_seconds_per_step" in b:
+                with_updates = b["bound_seconds_per_step"] + b["update_seconds_per_step"]
+                fit_seconds = batch / fit["median"]
+                print(
+                    f"fit: {fit_seconds * 1e3:.2f} ms per step, {with_updates / fit_seconds:.1%} "
+                    "of the bound with the optimizers' updates added."
+                )
         if fit:
             last = fit["last"]
             print(
