@@ -756,6 +756,18 @@ def _launch(peer, config, args):
     return json.loads(lines[-1][len("RESULT ") :])
 
 
+def _paired_ratios(records, config, peer):
+    """``peer / fit`` samples/s of the runs made in the same round (minutes apart),
+    which a change of the machine's speed between rounds does not bias."""
+    by_round = {}
+    for r in records:
+        if r["config"] == config and "samples_per_s" in r and "round" in r:
+            by_round.setdefault(r["round"], {})[r["peer"]] = r["samples_per_s"]
+    return [
+        runs[peer] / runs["fit"] for runs in by_round.values() if peer in runs and "fit" in runs
+    ]
+
+
 def summarize(records, configs, peers):
     """Median samples/s per (config, peer) and ratios to ``fit``."""
     table = {}
@@ -770,6 +782,7 @@ def summarize(records, configs, peers):
                 continue
             rates = [r["samples_per_s"] for r in runs]
             table[config, peer] = dict(
+                paired=_paired_ratios(records, config, peer),
                 median=statistics.median(rates),
                 low=min(rates),
                 high=max(rates),
@@ -814,8 +827,11 @@ def print_report(table, records, configs, peers, loads, skipped):
                     "ms per step."
                 )
             print()
-        print("| peer | samples/s (median) | range | runs | vs fit | peak RSS MB | RSS growth MB |")
-        print("| --- | --- | --- | --- | --- | --- | --- |")
+        print(
+            "| peer | samples/s (median) | range | runs | vs fit | vs fit, same round "
+            "(median, range) | peak RSS MB | RSS growth MB |"
+        )
+        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
         for peer in peers:
             row = table.get((config, peer))
             if row is None:
@@ -823,9 +839,15 @@ def print_report(table, records, configs, peers, loads, skipped):
             ratio = f"{row['median'] / fit['median']:.3f}" if fit else "-"
             growth = f"{row['rss_growth_mb']:.0f}" if peer != "bound" else "-"
             rng = f"{row['low']:.0f}-{row['high']:.0f}"
+            paired = row["paired"]
+            same_round = (
+                f"{statistics.median(paired):.3f} ({min(paired):.3f}-{max(paired):.3f})"
+                if paired and peer != "fit"
+                else "-"
+            )
             print(
                 f"| {peer} | {row['median']:.0f} | {rng} | {row['runs']} | {ratio} | "
-                f"{row['peak_rss_mb']:.0f} | {growth} |"
+                f"{same_round} | {row['peak_rss_mb']:.0f} | {growth} |"
             )
         if fit and bound:
             b = bound["last"]
@@ -909,6 +931,7 @@ def main(argv=None):
         shift = r % len(tasks)
         for config, peer in tasks[shift:] + tasks[:shift]:
             record = _launch(peer, config, args)
+            record["round"] = r
             records.append(record)
             status = (
                 f"{record['samples_per_s']:.0f} samples/s"
