@@ -51,7 +51,9 @@ includes the shuffle buffer's refill, as every epoch does). samples/s counts
 real examples consumed (``batch x k`` per step). Peak memory is the process'
 peak resident set (``ru_maxrss``) and its growth while timing (psutil,
 sampled every 20 ms). The load average is recorded before and after every run;
-on a busy machine the figures are noisy (see ``load``).
+on a busy machine the figures are noisy (see ``load``). So is a machine probe
+(:func:`machine_probe`: the NumPy rate of one product shape) just before and
+after every run, which shows when the machine changed speed under a run.
 
 ``--profile`` adds, per configuration, one profiled ``fit`` run and prints
 where its time goes by TensorFlow op type (matrix products vs the rest).
@@ -714,6 +716,33 @@ def run_profile(config, args):
 
 
 # ------------------------------------------------------------------ driver
+PROBE_SHAPE = (200, 1200, 1200)  # m, k, n: a product of the paper's MLP GAN
+
+
+def machine_probe(batches=7, products=10):
+    """This machine's speed now: GFLOP/s of NumPy float32 products of
+    ``PROBE_SHAPE`` (the best of ``batches`` timings of ``products`` each;
+    about 0.3 s). Every run measures it just before and just after itself, so a
+    change of the machine's speed (the 2-core machine of BENCHMARKS.md switches
+    between rates a factor 2 apart) shows in the record instead of passing for
+    a property of a peer. It is a mode indicator, not a normaliser: on an idle
+    machine it varies by about 15% from second to second."""
+    import numpy as np
+
+    m, k, n = PROBE_SHAPE
+    rng = np.random.default_rng(0)
+    a = rng.standard_normal((m, k), dtype=np.float32)
+    b = rng.standard_normal((k, n), dtype=np.float32)
+    a @ b  # warm-up: thread pool, pages
+    times = []
+    for _ in range(batches):
+        start = time.perf_counter()
+        for _ in range(products):
+            a @ b
+        times.append(time.perf_counter() - start)
+    return 2 * m * k * n * products / min(times) / 1e9
+
+
 def child(peer, config, args):
     runners = {
         "fit": lambda: run_fit(config, args, "default"),
@@ -726,8 +755,9 @@ def child(peer, config, args):
         "pipeline_before": lambda: run_pipeline(config, args, before=True),
         "profile": lambda: run_profile(config, args),
     }
+    before = machine_probe()
     record = runners[peer]()
-    record.update(peer=peer, config=config)
+    record.update(peer=peer, config=config, probe_gflops=[before, machine_probe()])
     print("RESULT " + json.dumps(record), flush=True)
 
 
@@ -768,6 +798,12 @@ def _paired_ratios(records, config, peer):
     ]
 
 
+def _probe(record):
+    """Mean of the machine probe before and after a run (None for old records)."""
+    probe = record.get("probe_gflops")
+    return sum(probe) / len(probe) if probe else None
+
+
 def summarize(records, configs, peers):
     """Median samples/s per (config, peer) and ratios to ``fit``."""
     table = {}
@@ -782,6 +818,7 @@ def summarize(records, configs, peers):
                 continue
             rates = [r["samples_per_s"] for r in runs]
             table[config, peer] = dict(
+                probe=[p for r in runs if (p := _probe(r))],
                 paired=_paired_ratios(records, config, peer),
                 median=statistics.median(rates),
                 low=min(rates),
@@ -801,6 +838,14 @@ def print_report(table, records, configs, peers, loads, skipped):
         print("WARNING: the machine was busy; figures are noisy.")
     for reason in sorted(set(skipped)):
         print(f"skipped: {reason}")
+    probes = [p for r in records if (p := _probe(r))]
+    if probes:
+        low, high = min(probes), max(probes)
+        print(
+            f"machine probe (NumPy {'x'.join(map(str, PROBE_SHAPE))} products, before and "
+            f"after each run): median {statistics.median(probes):.0f} GFLOP/s, range "
+            f"{low:.0f}-{high:.0f} (per peer in the tables)."
+        )
     for config in configs:
         fit = table.get((config, "fit"))
         bound = table.get((config, "bound"))
@@ -829,9 +874,9 @@ def print_report(table, records, configs, peers, loads, skipped):
             print()
         print(
             "| peer | samples/s (median) | range | runs | vs fit | vs fit, same round "
-            "(median, range) | peak RSS MB | RSS growth MB |"
+            "(median, range) | probe GFLOP/s (range) | peak RSS MB | RSS growth MB |"
         )
-        print("| --- | --- | --- | --- | --- | --- | --- | --- |")
+        print("| --- | --- | --- | --- | --- | --- | --- | --- | --- |")
         for peer in peers:
             row = table.get((config, peer))
             if row is None:
@@ -845,9 +890,11 @@ def print_report(table, records, configs, peers, loads, skipped):
                 if paired and peer != "fit"
                 else "-"
             )
+            probe = row["probe"]
             print(
                 f"| {peer} | {row['median']:.0f} | {rng} | {row['runs']} | {ratio} | "
-                f"{same_round} | {row['peak_rss_mb']:.0f} | {growth} |"
+                f"{same_round} | {f'{min(probe):.0f}-{max(probe):.0f}' if probe else '-'} | "
+                f"{row['peak_rss_mb']:.0f} | {growth} |"
             )
         if fit and bound:
             b = bound["last"]
