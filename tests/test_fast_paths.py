@@ -170,6 +170,34 @@ def test_image_pipeline_remainder_and_single_examples():
     assert single.cardinality() == 20 and next(iter(single)).shape == (28, 28, 1)
 
 
+def _pipeline_ops(ds):
+    graph = tf.compat.v1.GraphDef()
+    graph.ParseFromString(ds._as_serialized_graph().numpy())
+    return {node.op for node in graph.node} | {
+        node.op for f in graph.library.function for node in f.node_def
+    }
+
+
+@pytest.mark.parametrize(
+    "name, kwargs",
+    [
+        pytest.param("mnist", dict(source="idx"), marks=requires_mnist_idx),
+        ("gaussians_8", dict(num_examples=1000)),
+        ("grammar", dict(num_examples=200)),
+    ],
+)
+def test_pipelines_prefetch_without_the_autotuner(name, kwargs):
+    # tf.data's autotuner made fit stall for seconds at epoch ends (see
+    # keras_gan.data.pipeline): every pipeline turns it off and prefetches a
+    # fixed number of batches, with no parallel map left for it to tune.
+    ds = data.load_dataset(name, batch_size=50, **kwargs)
+    assert ds.options().autotune.enabled is False
+    ops = _pipeline_ops(ds)
+    assert "PrefetchDataset" in ops
+    assert not {"ParallelMapDatasetV2", "ParallelMapDataset"} & ops, ops
+    assert next(iter(ds)).shape[0] == 50
+
+
 # ------------------------------------------------------------------- noise
 @pytest.mark.parametrize("prior", ["uniform", "normal"])
 def test_portable_noise_matches_tensorflow_and_xla(prior):

@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from keras_gan.data.pipeline import finish_pipeline
 from keras_gan.data.sequences import (
     SEQUENCE_DATASETS,
     load_sequence_ids,
@@ -174,7 +175,7 @@ def load_dataset(
         def transform(*batch):
             return (scale(batch[0]), batch[1]) if with_labels else scale(batch[0])
 
-        return ds.map(transform, num_parallel_calls=tf.data.AUTOTUNE).prefetch(tf.data.AUTOTUNE)
+        return finish_pipeline(ds.map(transform))
     x, labels = load_arrays(name, split, value_range, source, num_examples, seed, **params)
     if not np.isfinite(x).all():
         raise ValueError(f"Data set {name!r} contains NaN or Inf values.")
@@ -184,7 +185,7 @@ def load_dataset(
         ds = ds.shuffle(len(x), seed=seed, reshuffle_each_iteration=True)
     if batch_size is not None:
         ds = ds.batch(batch_size, drop_remainder=drop_remainder)
-    return ds.prefetch(tf.data.AUTOTUNE)
+    return finish_pipeline(ds)
 
 
 def _gathered_batches(arrays, batch_size, shuffle, seed, drop_remainder):

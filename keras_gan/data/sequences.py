@@ -23,6 +23,7 @@ import inspect
 import tensorflow as tf
 
 from keras_gan.data.grammar import DEFAULT_GRAMMAR, get_grammar
+from keras_gan.data.pipeline import finish_pipeline
 from keras_gan.data.text import DEFAULT_PAD, load_text_ids, text_vocabulary
 
 __all__ = [
@@ -141,7 +142,5 @@ def sequence_dataset(
     if batch_size is not None:
         ds = ds.batch(int(batch_size), drop_remainder=drop_remainder)
     depth = len(vocabulary)
-    ds = ds.map(
-        lambda t: tf.one_hot(t, depth, dtype=tf.float32), num_parallel_calls=tf.data.AUTOTUNE
-    )
-    return ds.prefetch(tf.data.AUTOTUNE)
+    ds = ds.map(lambda t: tf.one_hot(t, depth, dtype=tf.float32))
+    return finish_pipeline(ds)
