@@ -16,7 +16,8 @@ order rotates, ``--repeats`` times; the table shows the median:
 * ``fit_jit``: the same with ``jit_compile=True`` (XLA).
 * ``fit_before``: the same model with the defaults before the throughput work
   (unit-major Maxout, two discriminator calls per update, one step per
-  execution, a float32 input pipeline) -- what this benchmark's changes gained.
+  execution, a float32 input pipeline prefetched by tf.data's autotuner) --
+  what this benchmark's changes gained.
 * ``hand``: a hand-written ``tf.function`` step in a Python loop over the same
   ``tf.data`` pipeline, with the same networks and optimizers (the pattern of
   the official Keras GAN examples: one discriminator call on real and fake
@@ -150,7 +151,8 @@ def _threads(args):
 
 # ---------------------------------------------------------------- TF peers
 def _float32_pipeline(cfg):
-    """The input pipeline before the throughput work: float32 examples shuffled."""
+    """The input pipeline before the throughput work: float32 examples shuffled,
+    prefetched by tf.data's autotuner (whose stalls ``finish_pipeline`` removed)."""
     import tensorflow as tf
 
     from keras_gan.data import load_arrays
@@ -722,11 +724,13 @@ PROBE_SHAPE = (200, 1200, 1200)  # m, k, n: a product of the paper's MLP GAN
 def machine_probe(batches=7, products=10):
     """This machine's speed now: GFLOP/s of NumPy float32 products of
     ``PROBE_SHAPE`` (the best of ``batches`` timings of ``products`` each;
-    about 0.3 s). Every run measures it just before and just after itself, so a
-    change of the machine's speed (the 2-core machine of BENCHMARKS.md switches
-    between rates a factor 2 apart) shows in the record instead of passing for
-    a property of a peer. It is a mode indicator, not a normaliser: on an idle
-    machine it varies by about 15% from second to second."""
+    about 0.3 s), without TensorFlow. Every run measures it just before and
+    just after itself, so a change of the machine's speed shows in the record
+    instead of passing for a property of a peer. (The factor-2 "modes" once
+    blamed on the machine were tf.data's autotuner stalling the run, which the
+    probe does not see; see BENCHMARKS.md.) It is an indicator, not a
+    normaliser: on an idle machine it varies by about 15% from second to
+    second."""
     import numpy as np
 
     m, k, n = PROBE_SHAPE
