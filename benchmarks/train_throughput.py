@@ -15,7 +15,7 @@ order rotates, ``--repeats`` times; the table shows the median:
   reference every ratio is taken against.
 * ``fit_jit``: the same with ``jit_compile=True`` (XLA).
 * ``fit_before``: the same model with the defaults before the throughput work
-  (unit-major Maxout, two discriminator calls per update, one step per
+  (unit-major Maxout, Keras' float dropout, two discriminator calls per update, one step per
   execution, a float32 input pipeline prefetched by tf.data's autotuner) --
   what this benchmark's changes gained.
 * ``hand``: a hand-written ``tf.function`` step in a Python loop over the same
@@ -163,9 +163,13 @@ def _float32_pipeline(cfg):
     return ds.batch(t.batch_size * t.d_steps, drop_remainder=True).prefetch(tf.data.AUTOTUNE)
 
 
-def _unit_major_maxout():
-    """Make Maxout layers default to the layout used before (for ``fit_before``)."""
+def _layers_before():
+    """Make the networks use the layers of before (for ``fit_before``): Maxout's
+    unit-major layout and max, and ``keras.layers.Dropout`` (a float per unit)."""
+    import keras
+
     from keras_gan import layers
+    from keras_gan.networks import dcgan, mlp
 
     init = layers.Maxout.__init__
 
@@ -173,6 +177,7 @@ def _unit_major_maxout():
         init(self, *a, layout=layout, **kw)
 
     layers.Maxout.__init__ = unit_major_init
+    mlp.PackedDropout = dcgan.PackedDropout = keras.layers.Dropout
 
 
 def run_fit(config, args, variant):
@@ -180,7 +185,7 @@ def run_fit(config, args, variant):
 
     _threads(args)
     if variant == "before":
-        _unit_major_maxout()
+        _layers_before()
     cfg = _config(config, **({"training.jit_compile": True} if variant == "jit" else {}))
     model = training.build_model(cfg)
     if variant == "before":

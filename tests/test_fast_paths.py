@@ -1,6 +1,6 @@
-"""The faster defaults compute what the slower code computed: Maxout layouts, the
-fused SGD update, the index-gathering image pipeline, XLA-portable noise, and the
-FLOP count the throughput benchmark's bound uses."""
+"""The faster defaults compute what the slower code computed: Maxout layouts,
+packed dropout, the fused SGD update, the index-gathering image pipeline,
+XLA-portable noise, and the FLOP count the throughput benchmark's bound uses."""
 
 import keras
 import numpy as np
@@ -10,7 +10,7 @@ from conftest import requires_mnist_idx
 
 from keras_gan import data, flops, networks, noise
 from keras_gan.config import ConfigError, load_config
-from keras_gan.layers import Maxout
+from keras_gan.layers import Maxout, PackedDropout
 from keras_gan.models.per_example import batch_dependent_layers
 from keras_gan.optimizers import FusedSGD
 from keras_gan.schedules import ExponentialDecayToFloor
@@ -49,6 +49,16 @@ def test_maxout_gradient_goes_to_the_winning_piece():
     np.testing.assert_array_equal(grad, [[0, 0, 1, 1, 0, 0]])
 
 
+def test_maxout_gradient_at_a_tie_goes_to_the_first_piece():
+    """A valid subgradient (the pieces' gradients sum to the output's), as max pooling."""
+    layer = Maxout(1, pieces=3)
+    layer.build((None, 1))
+    layer.set_weights([np.array([[2.0, 2.0, 1.0]], "float32"), np.zeros(3)])
+    with tf.GradientTape() as tape:
+        y = tf.reduce_sum(layer(tf.constant([[1.0]])))
+    np.testing.assert_array_equal(tape.gradient(y, layer.kernel).numpy(), [[1, 0, 0]])
+
+
 def test_maxout_saved_before_the_layout_option_loads_unit_major():
     layer = Maxout(3, pieces=2, layout="unit_major")
     config = layer.get_config()
@@ -67,6 +77,81 @@ def test_saved_discriminator_round_trips_with_its_layout(tmp_path):
     loaded = keras.models.load_model(path)
     x = np.random.default_rng(0).random((3, 6)).astype("float32")
     np.testing.assert_allclose(np.asarray(loaded(x)), np.asarray(d(x)), rtol=1e-6)
+
+
+# ------------------------------------------------------------ PackedDropout
+@pytest.mark.parametrize(
+    "rate, bits, effective",
+    [(0.5, 8, 0.5), (0.25, 8, 0.25), (0.2, 8, 51 / 256), (0.01, 16, 655 / 65536),
+     (1e-4, 32, round(1e-4 * 2**32) / 2**32), (0.0, 8, 0.0)],
+)  # fmt: skip
+def test_packed_dropout_quantises_the_rate_as_documented(rate, bits, effective):
+    layer = PackedDropout(rate)
+    assert (layer._bits, layer.effective_rate) == (bits, effective)
+    assert abs(layer.effective_rate - rate) <= 0.005 * rate
+    assert PackedDropout(0.2, bits=16).effective_rate == 13107 / 65536
+
+
+@pytest.mark.parametrize("rate", [0.2, 0.5, 0.01])
+def test_packed_dropout_drops_at_its_rate_independently_and_keeps_the_mean(rate):
+    layer = PackedDropout(rate, seed=7)
+    x = tf.fill((500, 784), 3.0)
+    y = layer(x, training=True).numpy()
+    dropped = y == 0
+    p, n = layer.effective_rate, dropped.size
+    assert abs(dropped.mean() - p) < 5 * np.sqrt(p * (1 - p) / n)
+    np.testing.assert_allclose(y[~dropped], 3.0 / (1 - p), rtol=1e-6)
+    # Units sharing a random word (neighbours) and rows are independent.
+    both = (dropped[:, :-1] & dropped[:, 1:]).mean()
+    assert abs(both - p * p) < 5 * np.sqrt(p * p * (1 - p * p) / dropped[:, 1:].size)
+    rows = dropped.mean(axis=1)
+    assert rows.std() < 2 * np.sqrt(p * (1 - p) / 784)
+    # A fresh mask at every call; the identity at inference.
+    assert (layer(x, training=True).numpy() == 0).tolist() != dropped.tolist()
+    np.testing.assert_array_equal(layer(x).numpy(), x.numpy())
+
+
+def test_packed_dropout_is_seeded_shaped_and_differentiable():
+    a, b = PackedDropout(0.5, seed=3), PackedDropout(0.5, seed=3)
+    x = np.ones((6, 5, 3), "float32")  # 90 units: not a whole number of 32-bit words
+    first = a(x, training=True).numpy()
+    np.testing.assert_array_equal(first, b(x, training=True).numpy())
+    assert first.shape == x.shape and 0 < (first == 0).sum() < x.size
+    # XLA draws the same masks (Philox integers; Keras' float dropout differs under XLA).
+    c, d = PackedDropout(0.2, seed=9), PackedDropout(0.2, seed=9)
+    xla = tf.function(lambda v: d(v, training=True), jit_compile=True, autograph=False)
+    np.testing.assert_array_equal(xla(x).numpy(), c(x, training=True).numpy())
+    # Unknown batch size in a graph; the gradient is the mask times the scale.
+    layer = PackedDropout(0.2, seed=1)
+
+    @tf.function(input_signature=[tf.TensorSpec([None, 784])])
+    def forward_and_grad(v):
+        with tf.GradientTape() as tape:
+            tape.watch(v)
+            out = layer(v, training=True)
+        return out, tape.gradient(out, v)
+
+    out, grad = forward_and_grad(tf.ones((7, 784)))
+    np.testing.assert_array_equal(grad.numpy(), out.numpy())
+
+
+def test_packed_dropout_config_round_trips_and_refuses_bad_arguments(tmp_path):
+    layer = PackedDropout(0.3, seed=5, bits=16, name="drop")
+    clone = PackedDropout.from_config(layer.get_config())
+    assert (clone.rate, clone.seed, clone.bits, clone.name) == (0.3, 5, 16, "drop")
+    d = networks.maxout_discriminator((6,), units=(4,), pieces=3, dropout=(0.2, 0.5))
+    assert [type(x).__name__ for x in d.layers].count("PackedDropout") == 2
+    d.save(str(tmp_path / "d.keras"))
+    loaded = keras.models.load_model(str(tmp_path / "d.keras"))
+    assert loaded.get_layer("dropout_0").effective_rate == 51 / 256
+    with pytest.raises(ValueError, match=r"rate must be in \[0, 1\); got 1.0"):
+        PackedDropout(1.0)
+    with pytest.raises(ValueError, match="must be a number"):
+        PackedDropout("half")
+    with pytest.raises(ValueError, match="bits must be None, 8, 16 or 32; got 4"):
+        PackedDropout(0.5, bits=4)
+    with pytest.raises(ValueError, match="seed must be an int or None"):
+        PackedDropout(0.5, seed=1.5)
 
 
 # ---------------------------------------------------------------- FusedSGD

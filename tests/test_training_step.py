@@ -99,13 +99,16 @@ def _fit_losses(model, jit_compile, x, labels=None, steps=5):
     return np.array(recorder.losses), model.get_weights()
 
 
-@pytest.mark.parametrize("kind", ["gan", "wgan_gp", "conditional_gan"])
+@pytest.mark.parametrize("kind", ["gan", "gan_dropout", "wgan_gp", "conditional_gan"])
 def test_jit_compile_gives_the_same_losses(kind):
-    """Same seed, same initial weights: the XLA step matches the graph step."""
+    """Same seed, same initial weights: the XLA step matches the graph step (with
+    dropout: the same masks, from the same seeded streams)."""
 
     def build():
         if kind == "gan":
             return image_gan()
+        if kind == "gan_dropout":
+            return image_gan(dropout=(0.2, 0.5, 0.5))
         keras.utils.set_random_seed(1)
         if kind == "wgan_gp":
             g = networks.mlp_generator(latent_dim=8, hidden=(32,), output_shape=IMAGE)

@@ -38,7 +38,7 @@ def per_example_layer_types():
     """The layer (and model) types trusted to treat examples independently."""
     from keras.src.models.functional import Functional
 
-    from keras_gan.layers import Maxout
+    from keras_gan.layers import Maxout, PackedDropout
 
     L = keras.layers
     names = [
@@ -65,7 +65,7 @@ def per_example_layer_types():
     ]  # fmt: skip
     types = {getattr(L, name) for name in names if hasattr(L, name)}
     # Containers: functional and sequential models only run their layers.
-    types.update((Maxout, Functional, keras.Sequential))
+    types.update((Maxout, PackedDropout, Functional, keras.Sequential))
     return frozenset(types)
 
 

@@ -27,6 +27,7 @@ from __future__ import annotations
 
 import keras
 
+from keras_gan.layers import PackedDropout
 from keras_gan.networks.mlp import _as_shape
 
 NORMALIZATIONS = ("none", "batch", "layer")
@@ -102,7 +103,7 @@ def discriminator_body(x, input_shape, base_filters, normalization, dropout):
             h = keras.layers.LayerNormalization(axis=(1, 2, 3), name=f"down_{i}_ln")(h)
         h = keras.layers.LeakyReLU(0.2, name=f"down_{i}_lrelu")(h)
         if dropout:
-            h = keras.layers.Dropout(dropout, name=f"down_{i}_dropout")(h)
+            h = PackedDropout(dropout, name=f"down_{i}_dropout")(h)
         filters *= 2
     h = keras.layers.Flatten(name="flatten")(h)
     return keras.layers.Dense(1, name="logit")(h)

@@ -17,7 +17,7 @@ import math
 import keras
 import numpy as np
 
-from keras_gan.layers import Maxout
+from keras_gan.layers import Maxout, PackedDropout
 
 #: ``output_bias`` value that :mod:`keras_gan.training` replaces by
 #: :func:`output_bias_from_marginals` of the training data (the paper's
@@ -187,7 +187,9 @@ def maxout_discriminator(
         units: maxout units per hidden layer.
         pieces: linear pieces per maxout unit.
         dropout: rate before each of the ``len(units) + 1`` weight layers
-            (the paper drops 20% of the inputs and 50% of the hidden units).
+            (the paper drops 20% of the inputs and 50% of the hidden units), as
+            :class:`keras_gan.layers.PackedDropout` (8 random bits per unit, so
+            0.2 is applied as 51/256 = 0.19922).
         init_range: ``None`` for Glorot-uniform kernels, or ``r`` for
             ``U(-r, r)`` (pylearn2's ``irange``; the paper's MNIST discriminator:
             0.005, so D starts near ``D(x) = 1/2`` everywhere).
@@ -199,7 +201,7 @@ def maxout_discriminator(
     h = keras.layers.Flatten(name="flatten")(x) if len(input_shape) > 1 else x
     for i, width in enumerate(units):
         if dropout[i]:
-            h = keras.layers.Dropout(dropout[i], name=f"dropout_{i}")(h)
+            h = PackedDropout(dropout[i], name=f"dropout_{i}")(h)
         h = Maxout(
             int(width),
             pieces=pieces,
@@ -207,7 +209,7 @@ def maxout_discriminator(
             name=f"maxout_{i}",
         )(h)
     if dropout[-1]:
-        h = keras.layers.Dropout(dropout[-1], name=f"dropout_{len(units)}")(h)
+        h = PackedDropout(dropout[-1], name=f"dropout_{len(units)}")(h)
     logit = keras.layers.Dense(1, kernel_initializer=_kernel_initializer(init_range), name="logit")(
         h
     )
