@@ -49,14 +49,38 @@ def test_maxout_gradient_goes_to_the_winning_piece():
     np.testing.assert_array_equal(grad, [[0, 0, 1, 1, 0, 0]])
 
 
-def test_maxout_gradient_at_a_tie_goes_to_the_first_piece():
-    """A valid subgradient (the pieces' gradients sum to the output's), as max pooling."""
+def test_maxout_gradient_at_a_tie_goes_to_every_tied_piece():
+    """Theano's max gradient (the paper's pylearn2 maxout), not reduce_max's split."""
     layer = Maxout(1, pieces=3)
     layer.build((None, 1))
     layer.set_weights([np.array([[2.0, 2.0, 1.0]], "float32"), np.zeros(3)])
     with tf.GradientTape() as tape:
         y = tf.reduce_sum(layer(tf.constant([[1.0]])))
-    np.testing.assert_array_equal(tape.gradient(y, layer.kernel).numpy(), [[1, 0, 0]])
+    np.testing.assert_array_equal(tape.gradient(y, layer.kernel).numpy(), [[1, 1, 0]])
+
+
+def test_maxout_second_derivatives_match_reduce_max():
+    """A gradient penalty (WGAN-GP) differentiates Maxout's gradient again."""
+    rng = np.random.default_rng(1)
+    layer = Maxout(4, pieces=3)
+    x = tf.constant(rng.standard_normal((5, 6)), tf.float32)
+    layer.build(x.shape)
+
+    def penalty(maxout):
+        with tf.GradientTape() as outer:
+            with tf.GradientTape() as inner:
+                inner.watch(x)
+                y = tf.reduce_sum(tf.sin(maxout(x)))
+            g = inner.gradient(y, x)
+            p = tf.reduce_sum(g**2)
+        return g, outer.gradient(p, layer.kernel)
+
+    def reference(v):
+        z = tf.reshape(v @ layer.kernel + layer.bias, (-1, 3, 4))
+        return tf.reduce_max(z, axis=1)
+
+    for ours, theirs in zip(penalty(layer), penalty(reference)):
+        np.testing.assert_allclose(ours.numpy(), theirs.numpy(), rtol=1e-5, atol=1e-6)
 
 
 def test_maxout_saved_before_the_layout_option_loads_unit_major():
