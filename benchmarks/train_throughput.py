@@ -835,15 +835,22 @@ def _launch(peer, config, args):
     return json.loads(lines[-1][len("RESULT ") :])
 
 
-def _paired_ratios(records, config, peer):
-    """``peer / fit`` samples/s of the runs made in the same round (minutes apart),
-    which a change of the machine's speed between rounds does not bias."""
+def _runs_by_round(records, config):
+    """``{round: {peer: record}}`` of the completed runs of ``config``."""
     by_round = {}
     for r in records:
         if r["config"] == config and "samples_per_s" in r and "round" in r:
-            by_round.setdefault(r["round"], {})[r["peer"]] = r["samples_per_s"]
+            by_round.setdefault(r["round"], {})[r["peer"]] = r
+    return by_round
+
+
+def _paired_ratios(records, config, peer):
+    """``peer / fit`` samples/s of the runs made in the same round (minutes apart),
+    which a change of the machine's speed between rounds does not bias."""
     return [
-        runs[peer] / runs["fit"] for runs in by_round.values() if peer in runs and "fit" in runs
+        runs[peer]["samples_per_s"] / runs["fit"]["samples_per_s"]
+        for runs in _runs_by_round(records, config).values()
+        if peer in runs and "fit" in runs
     ]
 
 
@@ -953,19 +960,24 @@ def print_report(table, records, configs, peers, loads, skipped):
                 f"\nfit reaches {fit['median'] / bound['median']:.1%} of the matrix-multiply "
                 f"bound ({achieved:.0f} GFLOP/s of matrix products)."
             )
+            # Each run's best window against the bound of the same round (paired, as
+            # the table's same-round ratios), not against the last run's bound.
             windows = [
-                r["best_window_seconds_per_step"]
-                for r in records
-                if r["config"] == config
-                and r["peer"] == "fit"
-                and r.get("best_window_seconds_per_step")
+                (
+                    runs["fit"]["best_window_seconds_per_step"],
+                    runs["bound"]["bound_seconds_per_step"],
+                )
+                for runs in _runs_by_round(records, config).values()
+                if "bound" in runs and runs.get("fit", {}).get("best_window_seconds_per_step")
             ]
             if windows:
-                best = statistics.median(windows)
+                shares = [bound_s / window for window, bound_s in windows]
                 print(
-                    f"fit's best {WINDOW_STEPS}-step window (median over runs): {best * 1e3:.2f} "
-                    f"ms per step, {b['bound_seconds_per_step'] / best:.1%} of the bound, both "
-                    "best-of statistics (the bound takes the best of 5 timings per product)."
+                    f"fit's best {WINDOW_STEPS}-step window: "
+                    f"{statistics.median(w for w, _ in windows) * 1e3:.2f} ms per step (median "
+                    f"over runs), {statistics.median(shares):.1%} of the bound of the same round "
+                    f"({min(shares):.1%}-{max(shares):.1%}); both are best-of statistics (the "
+                    "bound takes the best of 5 timings per product)."
                 )
             if "update_seconds_per_step" in b:
                 with_updates = b["bound_seconds_per_step"] + b["update_seconds_per_step"]
