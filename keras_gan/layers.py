@@ -140,6 +140,13 @@ class Maxout(keras.layers.Layer):
         return cls(**config)
 
 
+def _check_seed(seed, layer):
+    """``seed`` as an int, or None; a ValueError naming ``layer`` otherwise."""
+    if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
+        raise ValueError(f"{layer} seed must be an int or None; got {seed!r}.")
+    return None if seed is None else int(seed)
+
+
 # ------------------------------------------------------------------ Dropout
 #: Most relative change of a :class:`PackedDropout` rate by its quantisation.
 DROPOUT_RATE_TOLERANCE = 0.005
@@ -215,10 +222,8 @@ class PackedDropout(keras.layers.Layer):
             raise ValueError(f"PackedDropout rate must be in [0, 1); got {rate!r}.")
         if bits is not None and bits not in (8, 16, 32):
             raise ValueError(f"PackedDropout bits must be None, 8, 16 or 32; got {bits!r}.")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise ValueError(f"PackedDropout seed must be an int or None; got {seed!r}.")
         self.rate = rate
-        self.seed = None if seed is None else int(seed)
+        self.seed = _check_seed(seed, "PackedDropout")
         self.bits = None if bits is None else int(bits)
         self._bits = self.bits or _dropout_bits(rate)
         self._threshold = round(rate * 2**self._bits)
@@ -405,10 +410,8 @@ class GumbelSoftmax(keras.layers.Layer):
         self._initial_temperature = _check_temperature(temperature)
         if not isinstance(hard, (bool, np.bool_)):
             raise ValueError(f"hard must be True or False; got {hard!r}.")
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, (int, np.integer))):
-            raise ValueError(f"seed must be an int or None; got {seed!r}.")
         self.hard = bool(hard)
-        self.seed = None if seed is None else int(seed)
+        self.seed = _check_seed(seed, "GumbelSoftmax")
         self.seed_generator = keras.random.SeedGenerator(seed, name="gumbel_seed")
         self.temperature_variable = None
 
