@@ -33,6 +33,8 @@ import os
 import statistics
 import time
 
+from _cli import positive_int  # benchmarks/, this script's directory
+
 VARIANTS = ("defaults", "keras_dropout", "reduce_max", "before", "max_pool")
 
 
@@ -80,14 +82,16 @@ def main(argv=None):
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
     p.add_argument("--config", default="mnist_mlp", help="a config with the maxout discriminator")
     p.add_argument("--variants", default="defaults,keras_dropout,reduce_max,before")
-    p.add_argument("--rounds", type=int, default=30)
-    p.add_argument("--steps", type=int, default=50, help="fit steps per variant and round")
+    p.add_argument("--rounds", type=positive_int, default=30, help="at least 2 (quartiles)")
+    p.add_argument("--steps", type=positive_int, default=50, help="fit steps per variant and round")
     p.add_argument("--out", help="write the timings as JSON here")
     args = p.parse_args(argv)
     names = args.variants.split(",")
     unknown = sorted(set(names) - set(VARIANTS))
     if unknown or names[0] != "defaults":
         p.error(f"variants start with 'defaults' and come from {list(VARIANTS)}; got {names}")
+    if args.rounds < 2:
+        p.error(f"--rounds must be >= 2 (the ratios' quartiles need two); got {args.rounds}")
 
     from keras_gan import training
     from keras_gan.config import load_config
