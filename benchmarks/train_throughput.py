@@ -14,6 +14,9 @@ order rotates, ``--repeats`` times; the table shows the median:
   ``build_dataset``), no callbacks, ``verbose=0``. Its samples/s is the
   reference every ratio is taken against.
 * ``fit_jit``: the same with ``jit_compile=True`` (XLA).
+* ``fit_bf16``: the same with ``training.dtype_policy: mixed_bfloat16``
+  (bfloat16 products, float32 weights and losses; not the float32 step the
+  bound counts, so it may exceed the bound).
 * ``fit_before``: the same model with the defaults before the throughput work
   (unit-major Maxout, Keras' float dropout, two discriminator calls per update, one step per
   execution, a float32 input pipeline prefetched by tf.data's autotuner) --
@@ -30,7 +33,9 @@ order rotates, ``--repeats`` times; the table shows the median:
   ``fake.detach()``, the generator's backward pass also filling the
   discriminator's gradients; maxout as ``linear(x).view(-1, units,
   pieces).max(-1)``. Skipped, with a message, when PyTorch is not installed
-  (``pip install -e .[bench]``).
+  (``pip install -e .[bench]``). ``torch_bf16``: the same loop with its
+  forward passes under ``torch.autocast("cpu", dtype=torch.bfloat16)``, the
+  peer of ``fit_bf16``.
 * ``bound``: the matrix products of one training step counted from the layer
   shapes (:mod:`keras_gan.flops`; the formula and count are printed) divided
   by the rate this machine reaches on exactly those shapes, measured in the
@@ -100,9 +105,11 @@ CONFIGS = ("mnist_mlp", "mnist_dcgan")
 PEERS = (
     "fit",
     "fit_jit",
+    "fit_bf16",
     "fit_before",
     "hand",
     "torch",
+    "torch_bf16",
     "bound",
     "pipeline",
     "pipeline_before",
@@ -224,7 +231,11 @@ def run_fit(config, args, variant):
     _threads(args)
     if variant == "before":
         _layers_before()
-    cfg = _config(config, **({"training.jit_compile": True} if variant == "jit" else {}))
+    overrides = {
+        "jit": {"training.jit_compile": True},
+        "bf16": {"training.dtype_policy": "mixed_bfloat16"},
+    }.get(variant, {})
+    cfg = _config(config, **overrides)
     model = training.build_model(cfg)
     if variant == "before":
         model.compile(
@@ -535,7 +546,9 @@ def _read_idx_images(name, split):
     return images
 
 
-def run_torch(config, args):
+def run_torch(config, args, bf16=False):
+    import contextlib
+
     import numpy as np
     import torch
     from torch import nn
@@ -562,16 +575,24 @@ def run_torch(config, args):
             return (torch.rand(m, latent_dim) * 2 - 1) * math.sqrt(3)
         return torch.randn(m, latent_dim)
 
+    def amp():
+        if bf16:
+            return torch.autocast("cpu", dtype=torch.bfloat16)
+        return contextlib.nullcontext()
+
     def step(real):
         discriminator.zero_grad()
-        err_real = criterion(discriminator(real), ones)
+        with amp():
+            err_real = criterion(discriminator(real), ones)
         err_real.backward()
-        fake = generator(noise())
-        err_fake = criterion(discriminator(fake.detach()), zeros)
+        with amp():
+            fake = generator(noise())
+            err_fake = criterion(discriminator(fake.detach()), zeros)
         err_fake.backward()
         d_opt.step()
         generator.zero_grad()
-        err_g = criterion(discriminator(generator(noise())), ones)
+        with amp():
+            err_g = criterion(discriminator(generator(noise())), ones)
         err_g.backward()
         g_opt.step()
         for sched in (d_sched, g_sched):
@@ -796,9 +817,11 @@ def child(peer, config, args):
     runners = {
         "fit": lambda: run_fit(config, args, "default"),
         "fit_jit": lambda: run_fit(config, args, "jit"),
+        "fit_bf16": lambda: run_fit(config, args, "bf16"),
         "fit_before": lambda: run_fit(config, args, "before"),
         "hand": lambda: run_hand(config, args),
         "torch": lambda: run_torch(config, args),
+        "torch_bf16": lambda: run_torch(config, args, bf16=True),
         "bound": lambda: run_bound(config, args),
         "pipeline": lambda: run_pipeline(config, args),
         "pipeline_before": lambda: run_pipeline(config, args, before=True),
@@ -1042,9 +1065,10 @@ def main(argv=None):
         p.error("set KERAS_GAN_DATA_DIR to a directory with mnist/train-images-idx3-ubyte.gz")
 
     skipped = []
-    if "torch" in peers and not _torch_available():
+    torch_peers = {"torch", "torch_bf16"}
+    if torch_peers & set(peers) and not _torch_available():
         skipped.append(TORCH_HINT)
-        peers = [x for x in peers if x != "torch"]
+        peers = [x for x in peers if x not in torch_peers]
     tasks = [(c, x) for c in configs for x in peers]
     records = []
     loads = [os.getloadavg()[0]]

@@ -252,6 +252,12 @@ class TrainingConfig(_Strict):
     #: (``null``: off); see AdversarialModel.
     ema_decay: float | None = Field(None, gt=0, lt=1)
     jit_compile: bool = False
+    #: Keras dtype policy of the networks' layers: "float32", or
+    #: "mixed_bfloat16" (bfloat16 compute, float32 weights, float32 losses and
+    #: updates; see keras_gan.training.build_networks). "mixed_float16" is not
+    #: offered: float16 gradients need loss scaling, which the adversarial
+    #: step does not do.
+    dtype_policy: Literal["float32", "mixed_bfloat16"] = "float32"
     #: Training steps per call of the compiled step ("auto": see AdversarialModel).
     steps_per_execution: Literal["auto"] | Annotated[int, Field(ge=1)] = "auto"
     seed: int = Field(0, ge=0, le=2**32 - 1)

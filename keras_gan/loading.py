@@ -144,7 +144,7 @@ def _load_keras(path, noise):
             f"{path} holds a plain Keras generator; give its prior with noise= "
             "('normal' or 'uniform'), or load the whole AdversarialModel."
         )
-    from keras_gan.metrics.parzen import draw_samples
+    from keras_gan.metrics.parzen import draw_samples, predict_samples
     from keras_gan.noise import check_noise
 
     check_noise(noise)
@@ -152,7 +152,7 @@ def _load_keras(path, noise):
         path=path,
         kind="keras",
         sample_fn=lambda n, seed: draw_samples(model, n, seed, noise=noise),
-        generate_fn=lambda z: model.predict(z, batch_size=1024, verbose=0),
+        generate_fn=lambda z: predict_samples(model, z),
         latent_dim=int(shape[-1]),
         noise=noise,
         model=model,

@@ -11,6 +11,10 @@ With ``D = sigmoid(l)``:
 Both identities are evaluated with ``softplus``, which is finite for every
 finite logit, so no loss here ever evaluates ``log(0)``.
 
+Precision: inputs in 16-bit floats (networks under a ``mixed_bfloat16`` dtype
+policy) are cast to float32 first, so losses and their reductions are always
+float32 (float64 inputs stay float64).
+
 Reduction: by default each expectation is the mean over the batch. Pass
 ``global_batch_size`` when training under a ``tf.distribute`` strategy: the
 per-example values are then summed and divided by the *global* batch size (the
@@ -59,8 +63,14 @@ def _reduce(values, global_batch_size=None):
 
 
 def _as_float(x):
+    """``x`` as a float tensor of at least 32 bits.
+
+    Integers and 16-bit floats (a network under a ``mixed_bfloat16`` policy
+    returns bfloat16 logits) become float32, so every loss is computed and
+    reduced in float32 whatever the networks' compute dtype; float64 stays.
+    """
     x = tf.convert_to_tensor(x)
-    if not x.dtype.is_floating:
+    if not x.dtype.is_floating or x.dtype.size < 4:
         x = tf.cast(x, tf.float32)
     return x
 

@@ -27,6 +27,12 @@ def register(subparsers):
     p.add_argument("--logdir", help="run directory: TensorBoard logs, model.keras, samples")
     p.add_argument("--export-dir", help="base directory for the exported SavedModel versions")
     p.add_argument(
+        "--dtype-policy",
+        metavar="POLICY",
+        help="the networks' Keras dtype policy, float32 or mixed_bfloat16 "
+        "(overrides training.dtype_policy)",
+    )
+    p.add_argument(
         "--checkpoint-every",
         type=int,
         metavar="N",
@@ -46,6 +52,7 @@ def overrides_from_args(args):
         "training.epochs": args.epochs,
         "training.batch_size": args.batch_size,
         "training.steps_per_epoch": args.steps_per_epoch,
+        "training.dtype_policy": getattr(args, "dtype_policy", None),
         "logging.logdir": args.logdir,
         "export.base_dir": args.export_dir,
         "checkpoint.every_n_steps": getattr(args, "checkpoint_every", None),

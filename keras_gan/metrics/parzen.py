@@ -80,6 +80,7 @@ __all__ = [
     "parzen_evaluate",
     "parzen_log_density",
     "parzen_log_likelihood",
+    "predict_samples",
     "select_parzen_sigma",
     "working_memory_bytes",
 ]
@@ -478,7 +479,18 @@ def _sample_keras_generator(generator, num_samples, seed, latent_dim, noise):
     if latent_dim is None or (shape[-1] is not None and int(latent_dim) != shape[-1]):
         raise ValueError(f"latent_dim={latent_dim} does not fit the generator's input {shape}.")
     z = stateless_latent_noise(num_samples or DEFAULT_NUM_SAMPLES, int(latent_dim), seed, noise)
-    return np.asarray(generator.predict(z, batch_size=1024, verbose=0))
+    return predict_samples(generator, z)
+
+
+def predict_samples(generator, z):
+    """``generator.predict(z)`` as a float32 (or float64) NumPy array.
+
+    A generator built under a ``mixed_bfloat16`` policy returns bfloat16.
+    """
+    samples = np.asarray(generator.predict(z, batch_size=1024, verbose=0))
+    if samples.dtype not in (np.float32, np.float64):
+        samples = samples.astype(np.float32)
+    return samples
 
 
 def parzen_evaluate(

@@ -158,6 +158,11 @@ def _replica_id():
     return tf.cast(ctx.replica_id_in_sync_group, tf.int32)
 
 
+def _at_least_float32(x):
+    """Samples of a generator under a ``mixed_bfloat16`` policy, as float32."""
+    return tf.cast(x, tf.float32) if x.dtype.is_floating and x.dtype.size < 4 else x
+
+
 def _check_ema_decay(decay):
     if decay is None:
         return None
@@ -668,7 +673,9 @@ class AdversarialModel(keras.Model):
     def _generate_batch(self, z, conditions=None):
         if self._sample_fn is None:
             self._sample_fn = tf.function(
-                lambda z, c: self.sampling_generator(self.generator_inputs(z, c), training=False),
+                lambda z, c: _at_least_float32(
+                    self.sampling_generator(self.generator_inputs(z, c), training=False)
+                ),
                 reduce_retracing=True,
             )
         return self._sample_fn(z, conditions)
