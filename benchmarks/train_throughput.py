@@ -361,12 +361,14 @@ def run_pipeline(config, args, before=False):
 
 
 # ------------------------------------------------------------------- bound
-def _time_gemm(gemm, min_seconds=0.05, max_products=64):
+def _time_gemm(gemm, min_seconds=0.05, max_products=64, dtype="float32"):
     """Best FLOP rate of ``gemm`` with tf.linalg.matmul and with NumPy.
 
-    Each timed call runs ``r`` products of *distinct* operand pairs (identical
-    products would be merged by TensorFlow's graph optimizer), ``r`` chosen so
-    that a call takes about ``min_seconds``; the best of 5 calls counts.
+    With ``dtype="bfloat16"`` TensorFlow multiplies bfloat16 operands and the
+    NumPy rate is 0 (it has no bfloat16 product). Each timed call runs ``r``
+    products of *distinct* operand pairs (identical products would be merged
+    by TensorFlow's graph optimizer), ``r`` chosen so that a call takes about
+    ``min_seconds``; the best of 5 calls counts.
     """
     import numpy as np
     import tensorflow as tf
@@ -378,7 +380,10 @@ def _time_gemm(gemm, min_seconds=0.05, max_products=64):
     def product(a, b):
         return tf.linalg.matmul(a, b, transpose_a=gemm.transpose_a, transpose_b=gemm.transpose_b)
 
-    a0, b0 = (tf.constant(rng.standard_normal(s, dtype=np.float32)) for s in (a_shape, b_shape))
+    def constant(x):
+        return tf.cast(tf.constant(x), dtype)
+
+    a0, b0 = (constant(rng.standard_normal(s, dtype=np.float32)) for s in (a_shape, b_shape))
     for _ in range(3):
         product(a0, b0).numpy()
     start = time.perf_counter()
@@ -390,8 +395,8 @@ def _time_gemm(gemm, min_seconds=0.05, max_products=64):
     a_list = [rng.standard_normal(a_shape, dtype=np.float32) for _ in range(side)]
     b_list = [rng.standard_normal(b_shape, dtype=np.float32) for _ in range(side)]
     pairs = [(i, j) for i in range(side) for j in range(side)][:reps]
-    a_tf = [tf.constant(a) for a in a_list]
-    b_tf = [tf.constant(b) for b in b_list]
+    a_tf = [constant(a) for a in a_list]
+    b_tf = [constant(b) for b in b_list]
 
     @tf.function
     def tf_products():
@@ -413,7 +418,8 @@ def _time_gemm(gemm, min_seconds=0.05, max_products=64):
             best = min(best, time.perf_counter() - start)
         return gemm.flops * len(pairs) / best
 
-    return rate(lambda: tf_products().numpy()), rate(np_products)
+    tf_rate = rate(lambda: tf_products().numpy())
+    return tf_rate, (rate(np_products) if dtype == "float32" else 0.0)
 
 
 def _time_updates(cfg, generator, discriminator, d_steps, repeats=50):
@@ -476,6 +482,9 @@ def run_bound(config, args):
     seconds = sum(c * g.flops / max(rates[g]) for g, c, _ in gemms)
     tf_seconds = sum(c * g.flops / rates[g][0] for g, c, _ in gemms)
     np_seconds = sum(c * g.flops / rates[g][1] for g, c, _ in gemms)
+    # What fit_bf16 (training.dtype_policy: mixed_bfloat16) multiplies: bfloat16 operands.
+    bf16_rates = {g: _time_gemm(g, dtype="bfloat16")[0] for g in rates}
+    bf16_seconds = sum(c * g.flops / bf16_rates[g] for g, c, _ in gemms)
     batch = t.batch_size * t.d_steps
     terms = _formula_terms(generator, discriminator, t.batch_size)
     update_seconds = _time_updates(cfg, generator, discriminator, t.d_steps)
@@ -491,6 +500,8 @@ def run_bound(config, args):
         effective_gflops=total / seconds / 1e9,
         tf_gflops=total / tf_seconds / 1e9,
         numpy_gflops=total / np_seconds / 1e9,
+        bf16_seconds_per_step=bf16_seconds,
+        bf16_gflops=total / bf16_seconds / 1e9,
         shapes=[
             dict(
                 m=g.m,
@@ -502,6 +513,7 @@ def run_bound(config, args):
                 phase=phase,
                 tf_gflops=rates[g][0] / 1e9,
                 numpy_gflops=rates[g][1] / 1e9,
+                bf16_gflops=bf16_rates[g] / 1e9,
             )
             for g, c, phase in gemms
         ],
@@ -1009,6 +1021,17 @@ def print_report(table, records, configs, peers, loads, skipped):
                     f"fit: {fit_seconds * 1e3:.2f} ms per step, {with_updates / fit_seconds:.1%} "
                     "of the bound with the optimizers' updates added."
                 )
+        fit_bf16 = table.get((config, "fit_bf16"))
+        if fit_bf16 and bound and "bf16_seconds_per_step" in bound["last"]:
+            b = bound["last"]
+            batch = fit_bf16["last"]["samples"] / fit_bf16["last"]["steps"]
+            print(
+                f"fit_bf16: {batch / fit_bf16['median'] * 1e3:.2f} ms per step; the same "
+                f"products in bfloat16 run at {b['bf16_gflops']:.0f} GFLOP/s "
+                f"(tf.linalg.matmul), a bound of {b['bf16_seconds_per_step'] * 1e3:.2f} ms per "
+                f"step: fit_bf16 reaches "
+                f"{b['bf16_seconds_per_step'] * fit_bf16['median'] / batch:.1%} of it."
+            )
         if fit:
             last = fit["last"]
             print(
