@@ -13,7 +13,7 @@ import pytest
 import tensorflow as tf
 from conftest import REPO, requires_mnist_idx, run_cli, toy_gan
 
-from keras_gan import losses, models, training
+from keras_gan import losses, models, networks, training
 from keras_gan.config import load_config
 
 TINY = os.path.join(REPO, "tests", "configs", "tiny_mnist.yaml")
@@ -131,3 +131,14 @@ def test_toy_gan_step_matches_float32_closely_under_mixed_bfloat16():
         assert {type(v[-1]) for v in logs[policy].values()} == {float}
     for key, value in logs["float32"].items():
         np.testing.assert_allclose(logs["mixed_bfloat16"][key], value, rtol=0.02, err_msg=key)
+
+
+def test_float16_networks_are_refused_with_the_policies_that_work():
+    with training.dtype_policy("mixed_float16"):
+        g = networks.mlp_generator(2, (8,), (2,), output_activation="linear")
+    d = toy_gan(width=8).discriminator
+    with pytest.raises(
+        ValueError,
+        match=r"generator computes in float16 \(layers \['z', 'dense_0'.*'mixed_bfloat16'",
+    ):
+        models.GAN(g, d, latent_dim=2)

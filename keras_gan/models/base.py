@@ -163,6 +163,21 @@ def _at_least_float32(x):
     return tf.cast(x, tf.float32) if x.dtype.is_floating and x.dtype.size < 4 else x
 
 
+def _check_compute_dtype(what, net):
+    """float16 layers would need loss scaling, which the adversarial step does not do."""
+    half = [
+        layer.name
+        for layer in net._flatten_layers(include_self=False)
+        if layer.compute_dtype == "float16"
+    ]
+    if half:
+        raise ValueError(
+            f"The {what} computes in float16 (layers {half[:3]}); float16 gradients need "
+            "loss scaling, which this model's step does not do. Build it under the "
+            "'float32' or 'mixed_bfloat16' dtype policy (keras_gan.training.dtype_policy)."
+        )
+
+
 def _check_ema_decay(decay):
     if decay is None:
         return None
@@ -254,6 +269,7 @@ class AdversarialModel(keras.Model):
         for what, net in (("generator", generator), ("discriminator", discriminator)):
             if not isinstance(net, keras.Model):
                 raise TypeError(f"`{what}` must be a keras.Model; got {type(net).__name__}.")
+            _check_compute_dtype(what, net)
         latent_dim = int(latent_dim)
         if latent_dim < 1:
             raise ValueError(f"latent_dim must be a positive int; got {latent_dim}.")
