@@ -142,3 +142,17 @@ def test_float16_networks_are_refused_with_the_policies_that_work():
         match=r"generator computes in float16 \(layers \['z', 'dense_0'.*'mixed_bfloat16'",
     ):
         models.GAN(g, d, latent_dim=2)
+
+
+def test_the_weight_average_keeps_the_policy_and_samples_float32():
+    with training.dtype_policy("mixed_bfloat16"):
+        gan = toy_gan(width=16, seed=0, ema_decay=0.9)
+    assert gan.sampling_generator is not gan.generator
+    assert gan.sampling_generator.layers[-1].compute_dtype == "bfloat16"
+    gan.compile(keras.optimizers.Adam(1e-3), keras.optimizers.Adam(1e-3))
+    x = np.random.default_rng(0).normal(size=(64, 2)).astype(np.float32)
+    gan.fit(x, batch_size=32, epochs=2, verbose=0)
+    averaged = {v.dtype for v in gan.sampling_generator.weights}
+    assert averaged == {"float32"}
+    samples = gan.sample(8, seed=0)
+    assert samples.dtype == np.float32 and np.isfinite(samples).all()
