@@ -18,6 +18,8 @@ Variants (all built as ``keras-gan train`` builds ``--config``, by default
   splits among ties in five ops) in place of Theano's gradient.
 * ``before``: both, i.e. the layers before these changes.
 * ``max_pool``: Maxout's max as a max pool of width ``pieces`` (tried; slower).
+* ``bf16``: the defaults under ``training.dtype_policy: mixed_bfloat16`` (any
+  ``--config``; the layer variants need the maxout discriminator).
 
 Example::
 
@@ -35,7 +37,7 @@ import time
 
 from _cli import positive_int  # benchmarks/, this script's directory
 
-VARIANTS = ("defaults", "keras_dropout", "reduce_max", "before", "max_pool")
+VARIANTS = ("defaults", "keras_dropout", "reduce_max", "before", "max_pool", "bf16")
 
 
 def _maxout_variant(kind):
@@ -96,11 +98,13 @@ def main(argv=None):
     from keras_gan import training
     from keras_gan.config import load_config
 
-    cfg = load_config(args.config, overrides={"dataset.source": "idx"})
+    overrides = {"dataset.source": "idx"}
+    cfg = load_config(args.config, overrides=overrides)
+    bf16 = load_config(args.config, {**overrides, "training.dtype_policy": "mixed_bfloat16"})
     runs = {}
     for name in names:
         with layers_of(name):
-            model = training.build_model(cfg)
+            model = training.build_model(bf16 if name == "bf16" else cfg)
         dataset = training.build_dataset(cfg)
         model.fit(dataset, epochs=1, steps_per_epoch=args.steps, verbose=0)  # trace, warm up
         runs[name] = model, dataset
