@@ -144,8 +144,41 @@ def build_networks(config):
     generation and later) the paper's MNIST GAN trains 1.4x and the DCGAN 1.7x
     faster (BENCHMARKS.md); elsewhere it can be slower than float32.
     """
+    if config.training.dtype_policy == "mixed_bfloat16":
+        _warn_without_bfloat16_units()
     with dtype_policy(config.training.dtype_policy):
         return _build_networks(config)
+
+
+#: CPU flags of bfloat16 matrix instructions: x86 AMX and AVX512-BF16 (/proc/cpuinfo
+#: "flags"), Arm's BF16 extension ("Features").
+BFLOAT16_CPU_FLAGS = frozenset({"amx_bf16", "avx512_bf16", "bf16"})
+
+
+def cpu_has_bfloat16_units(cpuinfo="/proc/cpuinfo"):
+    """Whether this CPU multiplies bfloat16 in hardware: True or False from Linux's
+    ``cpuinfo`` flags, None when they cannot be read (another OS)."""
+    try:
+        with open(cpuinfo) as f:
+            for line in f:
+                key, _, value = line.partition(":")
+                if key.strip() in ("flags", "Features"):
+                    return bool(BFLOAT16_CPU_FLAGS & set(value.split()))
+    except OSError:
+        return None
+    return None
+
+
+def _warn_without_bfloat16_units():
+    import tensorflow as tf
+
+    if not tf.config.list_physical_devices("GPU") and cpu_has_bfloat16_units() is False:
+        logger.warning(
+            "training.dtype_policy is mixed_bfloat16, but this CPU has no bfloat16 matrix "
+            "instructions (%s): its bfloat16 products are converted in software and are "
+            "likely slower than float32's.",
+            ", ".join(sorted(BFLOAT16_CPU_FLAGS)),
+        )
 
 
 def _build_networks(config):

@@ -156,3 +156,33 @@ def test_the_weight_average_keeps_the_policy_and_samples_float32():
     assert averaged == {"float32"}
     samples = gan.sample(8, seed=0)
     assert samples.dtype == np.float32 and np.isfinite(samples).all()
+
+
+@pytest.mark.parametrize(
+    "flags, expected",
+    [
+        ("flags\t\t: fpu sse2 avx512f avx512_bf16 amx_tile amx_bf16", True),
+        ("flags\t\t: fpu sse2 avx2 avx512f", False),
+        ("Features\t: fp asimd bf16 i8mm", True),
+        ("processor\t: 0", None),
+    ],
+)
+def test_cpu_bfloat16_units_from_cpuinfo(tmp_path, flags, expected):
+    cpuinfo = tmp_path / "cpuinfo"
+    cpuinfo.write_text(f"processor\t: 0\n{flags}\n")
+    assert training.cpu_has_bfloat16_units(str(cpuinfo)) is expected
+    assert training.cpu_has_bfloat16_units(str(tmp_path / "missing")) is None
+
+
+@pytest.mark.parametrize("units", [False, True, None])
+def test_mixed_bfloat16_warns_on_a_cpu_without_bfloat16_units(monkeypatch, caplog, units):
+    monkeypatch.setattr(training, "cpu_has_bfloat16_units", lambda: units)
+    config = load_config("toy_wgan_gp", overrides={"training.dtype_policy": "mixed_bfloat16"})
+    with caplog.at_level("WARNING", logger="keras_gan.training"):
+        training.build_networks(config)
+    warned = [r for r in caplog.records if "no bfloat16 matrix instructions" in r.message]
+    assert len(warned) == (units is False)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="keras_gan.training"):
+        training.build_networks(load_config("toy_wgan_gp"))  # float32: never
+    assert not caplog.records
