@@ -118,6 +118,8 @@ def dtype_policy(name):
     only the networks built inside the block compute in ``name``. The models'
     steps support "float32" and "mixed_bfloat16" (see :func:`build_networks`);
     "mixed_float16" would need loss scaling, which they do not do.
+    ``mixed_bfloat16`` logs a warning on a CPU without bfloat16 matrix
+    instructions and no GPU (see :func:`cpu_has_bfloat16_units`).
 
     Example::
 
@@ -125,6 +127,8 @@ def dtype_policy(name):
             g = networks.mlp_generator(latent_dim=100)
         g.layers[-1].compute_dtype  # "bfloat16"; g.weights stay float32
     """
+    if name == "mixed_bfloat16":
+        _warn_without_bfloat16_units()
     previous = keras.config.dtype_policy()
     keras.config.set_dtype_policy(name)
     try:
@@ -144,8 +148,6 @@ def build_networks(config):
     generation and later) the paper's MNIST GAN trains 1.4x and the DCGAN 1.7x
     faster (BENCHMARKS.md); elsewhere it can be slower than float32.
     """
-    if config.training.dtype_policy == "mixed_bfloat16":
-        _warn_without_bfloat16_units()
     with dtype_policy(config.training.dtype_policy):
         return _build_networks(config)
 
@@ -174,7 +176,7 @@ def _warn_without_bfloat16_units():
 
     if not tf.config.list_physical_devices("GPU") and cpu_has_bfloat16_units() is False:
         logger.warning(
-            "training.dtype_policy is mixed_bfloat16, but this CPU has no bfloat16 matrix "
+            "Building under the mixed_bfloat16 dtype policy, but this CPU has no bfloat16 matrix "
             "instructions (%s): its bfloat16 products are converted in software and are "
             "likely slower than float32's.",
             ", ".join(sorted(BFLOAT16_CPU_FLAGS)),

@@ -184,5 +184,11 @@ def test_mixed_bfloat16_warns_on_a_cpu_without_bfloat16_units(monkeypatch, caplo
     assert len(warned) == (units is False)
     caplog.clear()
     with caplog.at_level("WARNING", logger="keras_gan.training"):
+        with training.dtype_policy("mixed_bfloat16"):  # networks built in Python: the same
+            pass
+    warned = [r for r in caplog.records if "no bfloat16 matrix instructions" in r.message]
+    assert len(warned) == (units is False)
+    caplog.clear()
+    with caplog.at_level("WARNING", logger="keras_gan.training"):
         training.build_networks(load_config("toy_wgan_gp"))  # float32: never
     assert not caplog.records
