@@ -326,6 +326,45 @@ def test_diversity_monitor_warns_on_collapse_and_logs_a_tensorboard_scalar(
     )
 
 
+@pytest.mark.parametrize("trained_scale, average_scale", [(1.0, 0.0), (0.0, 1.0)])
+def test_diversity_monitor_watches_the_trained_generator_not_its_weight_average(
+    trained_scale, average_scale
+):
+    """With ``ema_decay`` the average lags the training (and starts at the initial
+    weights): the monitor samples the generator being trained, so a collapsed
+    average beside a diverse generator is no alarm, and the reverse is one."""
+    from keras_gan.data import load_arrays
+
+    real, _ = load_arrays("gaussians_8", num_examples=512, seed=1)
+    z = keras.Input((2,))
+    out = keras.layers.Dense(2, kernel_initializer=keras.initializers.Identity(trained_scale))(z)
+    gan = models.GAN(
+        keras.Model(z, out),
+        networks.mlp_discriminator((2,), hidden=(8,)),
+        latent_dim=2,
+        seed=0,
+        ema_decay=0.999999,  # the average stays where it is set below
+    )
+    gan.compile(d_optimizer=keras.optimizers.SGD(1e-12), g_optimizer=keras.optimizers.SGD(1e-12))
+    kernel, bias = gan.ema_generator.get_weights()
+    gan.ema_generator.set_weights([np.eye(2, dtype="float32") * average_scale, bias * 0])
+    np.testing.assert_allclose(
+        gan.sample(64, seed=3, average=False),
+        trained_scale * gan.sample_latent(64, seed=3),
+        atol=1e-6,
+    )
+    np.testing.assert_allclose(
+        gan.sample(64, seed=3), average_scale * gan.sample_latent(64, seed=3), atol=1e-5
+    )
+    monitor = DiversityMonitor(real, every=1, num_samples=256)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gan.fit(real, batch_size=64, epochs=1, verbose=0, callbacks=[monitor])
+    collapse_warnings = [w for w in caught if issubclass(w.category, ModeCollapseWarning)]
+    assert len(collapse_warnings) == (1 if trained_scale == 0 else 0)
+    assert (monitor.history[0][1] > 0.8) == (trained_scale == 1.0)
+
+
 def test_checkpoint_info_is_json_with_the_structure(tmp_path):
     gan = toy_gan()
     gan.compile()

@@ -72,6 +72,10 @@ def test_sampling_and_export_use_the_average(tmp_path):
     assert np.abs(from_average - from_weights).max() > 1e-3
     np.testing.assert_allclose(gan.sample(6, seed=4), from_average, atol=1e-6)
     np.testing.assert_allclose(gan(z).numpy(), from_average, atol=1e-6)
+    # average=False: the generator being trained (what DiversityMonitor watches)
+    np.testing.assert_allclose(gan.sample(6, seed=4, average=False), from_weights, atol=1e-6)
+    np.testing.assert_allclose(gan.generate(z, average=False), from_weights, atol=1e-6)
+    np.testing.assert_allclose(gan.sample(6, seed=4), from_average, atol=1e-6)  # unchanged
     path = export_generator(gan, str(tmp_path / "export"))
     loaded = tf.saved_model.load(path)
     served = loaded.signatures["serving_default"](z=tf.constant(z))["images"].numpy()
@@ -129,3 +133,16 @@ def test_batch_norm_statistics_are_copied_not_averaged():
         np.testing.assert_array_equal(np.asarray(w), np.asarray(a))
     averaged = [(w, a) for w, a in pairs if w.trainable]
     assert max(np.abs(np.asarray(w) - np.asarray(a)).max() for w, a in averaged) > 1e-5
+
+
+def test_conditional_sampling_of_the_trained_generator():
+    from test_conditional_gan import cgan
+
+    gan = cgan(ema_decay=0.5)
+    gan.compile()
+    gan.ema_generator.set_weights([w * 0 for w in gan.ema_generator.get_weights()])
+    z, labels = gan.sample_latent(5, seed=2), np.arange(5) % 8
+    from_weights = gan.generator([z, labels], training=False).numpy()
+    np.testing.assert_allclose(gan.sample(5, seed=2, average=False), from_weights, atol=1e-6)
+    np.testing.assert_allclose(gan.generate(z, labels, average=False), from_weights, atol=1e-6)
+    assert np.abs(gan.sample(5, seed=2) - from_weights).max() > 1e-3  # the zeroed average

@@ -4,7 +4,12 @@
 time) every ``every`` epochs and computes their mean pairwise Euclidean
 distance relative to that of a fixed batch of real data
 (:func:`keras_gan.metrics.diversity.relative_diversity`): about 1 when the
-samples spread like the data, 0 when every sample is the same. It writes the
+samples spread like the data, 0 when every sample is the same. The samples
+come from the generator being trained (``model.sample(..., average=False)``),
+also when the model samples from a weight average (``ema_decay``): the average
+lags the training by about ``1 / (1 - ema_decay)`` updates and starts from the
+initial weights, so in the first epochs its samples are nearly all alike
+(a false alarm), and a collapse shows in the trained generator first. It writes the
 TensorBoard scalars ``diversity/relative`` and ``diversity/samples`` (to
 ``logdir/train``, beside ``keras.callbacks.TensorBoard``'s), and when the
 relative diversity drops below ``threshold`` it logs a warning and issues a
@@ -94,8 +99,8 @@ class DiversityMonitor(keras.callbacks.Callback):
         self._writer = None
 
     def relative_diversity(self):
-        """The current relative diversity of the model's fixed-noise samples."""
-        samples = self.model.sample(self.num_samples, seed=self.seed)
+        """The current relative diversity of the trained generator's fixed-noise samples."""
+        samples = self.model.sample(self.num_samples, seed=self.seed, average=False)
         return mean_pairwise_distance(samples) / self.reference
 
     def on_epoch_end(self, epoch, logs=None):

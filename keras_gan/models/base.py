@@ -45,7 +45,10 @@ from the initial weights; its non-trainable variables (batch-norm statistics,
 a scheduled Gumbel-Softmax temperature) are copied, not averaged. Sampling
 (``sample``, ``generate``, ``model(z)``, the callbacks that draw samples,
 ``export_generator``) then uses the average; training uses and updates
-:attr:`AdversarialModel.generator` as before. It is saved with the model and
+:attr:`AdversarialModel.generator` as before, and ``sample(..., average=False)``
+(``generate`` likewise) draws from it. The diversity monitor
+(:class:`keras_gan.callbacks.DiversityMonitor`) watches the generator being
+trained: the average lags it by about ``1 / (1 - d)`` updates. It is saved with the model and
 in checkpoints. Averaging the iterates smooths the
 oscillation of the game (Yazici et al. 2019, "The Unusual Effectiveness of
 Averaging in GAN Training"): on the paper's MNIST set-up it raised the Parzen
@@ -288,7 +291,7 @@ class AdversarialModel(keras.Model):
         self.d_steps = self.default_d_steps
         self.joint_discriminator_pass = False
         self.updates = "alternating"
-        self._sample_fn = None
+        self._sample_fns = {}
         self._train_step_traces = 0
         self.built = True
 
@@ -686,18 +689,24 @@ class AdversarialModel(keras.Model):
         return self._metric_results()
 
     # ------------------------------------------------------------- sampling
-    def _generate_batch(self, z, conditions=None):
-        if self._sample_fn is None:
-            self._sample_fn = tf.function(
+    def _generate_batch(self, z, conditions=None, average=True):
+        generator = self.sampling_generator if average else self.generator
+        fn = self._sample_fns.get(id(generator))
+        if fn is None:
+            fn = self._sample_fns[id(generator)] = tf.function(
                 lambda z, c: _at_least_float32(
-                    self.sampling_generator(self.generator_inputs(z, c), training=False)
+                    generator(self.generator_inputs(z, c), training=False)
                 ),
                 reduce_retracing=True,
             )
-        return self._sample_fn(z, conditions)
+        return fn(z, conditions)
 
-    def generate(self, z, conditions=None, batch_size=1024):
-        """Run the generator on given latent vectors; returns a NumPy array."""
+    def generate(self, z, conditions=None, batch_size=1024, average=True):
+        """Run the generator on given latent vectors; returns a NumPy array.
+
+        ``average=False`` runs :attr:`generator`, the one being trained, instead
+        of the weight average of ``ema_decay`` (without it the two are the same).
+        """
         z = np.asarray(z, dtype=np.float32)
         if z.ndim != 2 or z.shape[1] != self.latent_dim:
             raise ValueError(f"z must have shape [n, {self.latent_dim}]; got {list(z.shape)}.")
@@ -706,7 +715,8 @@ class AdversarialModel(keras.Model):
         out = []
         for start in range(0, len(z), batch_size):
             c = None if conditions is None else conditions[start : start + batch_size]
-            out.append(np.asarray(self._generate_batch(z[start : start + batch_size], c)))
+            batch = self._generate_batch(z[start : start + batch_size], c, average=average)
+            out.append(np.asarray(batch))
         if not out:
             return np.zeros((0,) + tuple(self.generator.output_shape[1:]), np.float32)
         return np.concatenate(out)
@@ -725,8 +735,11 @@ class AdversarialModel(keras.Model):
         shape = tf.constant([num_samples, self.latent_dim], tf.int32)
         return sample_latent(shape, seed_pair(seed), self.noise).numpy()
 
-    def sample(self, num_samples, seed=None, batch_size=1024):
+    def sample(self, num_samples, seed=None, batch_size=1024, average=True):
         """Generate ``num_samples`` examples; the same ``seed`` gives the same ones.
+
+        ``average=False`` samples :attr:`generator`, the one being trained,
+        instead of the weight average of ``ema_decay`` (see :meth:`generate`).
 
         Example:
 
@@ -734,7 +747,8 @@ class AdversarialModel(keras.Model):
         images = gan.sample(64, seed=0)   # NumPy array [64, 28, 28, 1]
         ```
         """
-        return self.generate(self.sample_latent(num_samples, seed), batch_size=batch_size)
+        z = self.sample_latent(num_samples, seed)
+        return self.generate(z, batch_size=batch_size, average=average)
 
     # ------------------------------------------------------- input checking
     def fit(self, x=None, y=None, *args, **kwargs):

@@ -131,26 +131,29 @@ class ConditionalGAN(GAN):
             labels = np.full(num_samples, labels, dtype=np.asarray(labels).dtype)
         return check_labels(labels, self.num_classes, "labels", num_examples=num_samples)
 
-    def generate(self, z, labels=None, batch_size=1024):
-        """Run the generator on latent vectors ``z`` and ``labels`` (one per row)."""
+    def generate(self, z, labels=None, batch_size=1024, average=True):
+        """Run the generator on latent vectors ``z`` and ``labels`` (one per row);
+        ``average`` as in :meth:`keras_gan.models.GAN.generate`."""
         if labels is None:
             raise ValueError(
                 "ConditionalGAN.generate needs labels: one class index in "
                 f"[0, {self.num_classes}) per latent vector."
             )
         labels = check_labels(labels, self.num_classes, "labels", num_examples=len(z))
-        return super().generate(z, conditions=labels, batch_size=batch_size)
+        return super().generate(z, conditions=labels, batch_size=batch_size, average=average)
 
-    def sample(self, num_samples, labels=None, seed=None, batch_size=1024):
+    def sample(self, num_samples, labels=None, seed=None, batch_size=1024, average=True):
         """Generate ``num_samples`` examples of the given classes.
 
         ``labels``: ``None`` (cycle through the classes), one int, or ``[n]``
         ints. The same ``seed`` gives the same latent vectors as
         :meth:`GAN.sample`, so the same samples for the same labels.
+        ``average=False`` samples the generator being trained (see
+        :meth:`keras_gan.models.GAN.generate`).
         """
         labels = self.sample_labels(num_samples, labels)
         z = self.sample_latent(num_samples, seed)
-        return self.generate(z, labels, batch_size=batch_size)
+        return self.generate(z, labels, batch_size=batch_size, average=average)
 
     # ------------------------------------------------------- input checking
     def check_training_data(self, x, y=None):
