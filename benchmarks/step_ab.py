@@ -18,6 +18,9 @@ Variants (all built as ``keras-gan train`` builds ``--config``, by default
   splits among ties in five ops) in place of Theano's gradient.
 * ``before``: both, i.e. the layers before these changes.
 * ``max_pool``: Maxout's max as a max pool of width ``pieces`` (tried; slower).
+* ``no_dropout``, ``no_max``, ``no_both``: what the layers' element-wise work
+  costs at most: dropout as the identity, and/or each maxout unit as its first
+  piece (the same matrix products, no max); not GANs anyone should train.
 * ``bf16``: the defaults under ``training.dtype_policy: mixed_bfloat16`` (any
   ``--config``; the layer variants need the maxout discriminator).
 
@@ -37,7 +40,17 @@ import time
 
 from _cli import positive_int  # benchmarks/, this script's directory
 
-VARIANTS = ("defaults", "keras_dropout", "reduce_max", "before", "max_pool", "bf16")
+VARIANTS = (
+    "defaults",
+    "keras_dropout",
+    "reduce_max",
+    "before",
+    "max_pool",
+    "no_dropout",
+    "no_max",
+    "no_both",
+    "bf16",
+)
 
 
 def _maxout_variant(kind):
@@ -57,7 +70,18 @@ def _maxout_variant(kind):
             y = ops.max_pool(z, pool_size=self.pieces, strides=self.pieces, padding="valid")
             return ops.reshape(y, (-1, self.units))
 
-    return {"reduce_max": ReduceMaxMaxout, "max_pool": PoolMaxout}[kind]
+    class FirstPieceMaxout(Maxout):
+        def call(self, inputs):
+            z = ops.matmul(inputs, self.kernel) + self.bias
+            return z[:, : self.units]
+
+    return {"reduce_max": ReduceMaxMaxout, "max_pool": PoolMaxout, "no_max": FirstPieceMaxout}[kind]
+
+
+def _identity_dropout(rate, seed=None, **kwargs):
+    import keras
+
+    return keras.layers.Identity(**kwargs)
 
 
 @contextlib.contextmanager
@@ -75,6 +99,10 @@ def layers_of(variant):
             mlp.Maxout = _maxout_variant("reduce_max")
         if variant == "max_pool":
             mlp.Maxout = _maxout_variant("max_pool")
+        if variant in ("no_dropout", "no_both"):
+            mlp.PackedDropout = _identity_dropout
+        if variant in ("no_max", "no_both"):
+            mlp.Maxout = _maxout_variant("no_max")
         yield
     finally:
         mlp.Maxout, mlp.PackedDropout = saved
