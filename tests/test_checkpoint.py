@@ -280,13 +280,14 @@ def test_mean_pairwise_distance_and_relative_diversity():
         mean_pairwise_distance(x[:1])
 
 
-def linear_gan(scale):
-    """A generator ``G(z) = scale * z`` (scale 0: total collapse to one point)."""
+def linear_gan(scale, **kwargs):
+    """A generator ``G(z) = scale * z`` (scale 0: total collapse to one point);
+    ``kwargs`` go to ``models.GAN``."""
     z = keras.Input((2,))
     out = keras.layers.Dense(2, kernel_initializer=keras.initializers.Identity(scale))(z)
     g = keras.Model(z, out)
     d = networks.mlp_discriminator((2,), hidden=(8,))
-    gan = models.GAN(g, d, latent_dim=2, seed=0)
+    gan = models.GAN(g, d, latent_dim=2, seed=0, **kwargs)
     gan.compile(
         d_optimizer=keras.optimizers.SGD(1e-12), g_optimizer=keras.optimizers.SGD(1e-12)
     )  # the weights stay as built
@@ -336,17 +337,8 @@ def test_diversity_monitor_watches_the_trained_generator_not_its_weight_average(
     from keras_gan.data import load_arrays
 
     real, _ = load_arrays("gaussians_8", num_examples=512, seed=1)
-    z = keras.Input((2,))
-    out = keras.layers.Dense(2, kernel_initializer=keras.initializers.Identity(trained_scale))(z)
-    gan = models.GAN(
-        keras.Model(z, out),
-        networks.mlp_discriminator((2,), hidden=(8,)),
-        latent_dim=2,
-        seed=0,
-        ema_decay=0.999999,  # the average stays where it is set below
-    )
-    gan.compile(d_optimizer=keras.optimizers.SGD(1e-12), g_optimizer=keras.optimizers.SGD(1e-12))
-    kernel, bias = gan.ema_generator.get_weights()
+    gan = linear_gan(trained_scale, ema_decay=0.999999)  # the average stays as set below
+    _, bias = gan.ema_generator.get_weights()
     gan.ema_generator.set_weights([np.eye(2, dtype="float32") * average_scale, bias * 0])
     np.testing.assert_allclose(
         gan.sample(64, seed=3, average=False),
