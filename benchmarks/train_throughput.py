@@ -45,6 +45,15 @@ order rotates, ``--repeats`` times; the table shows the median:
   and printed: the optimizers' updates alone (``apply_gradients`` of the
   configured optimizers on fixed gradients, ``k`` for D and one for G), the
   memory-bound part every implementation pays on top of the products.
+* ``floor``: the step's unavoidable float32 work and nothing else, as a step
+  runs it: every product of the step one after another (each waiting for the
+  one before, distinct operands) and the optimizers' updates on fixed
+  gradients, free to overlap the products, in one ``tf.function`` per step
+  with fit's threading, timed over as many steps as ``fit`` (also the products
+  alone and the updates alone). Where the bound takes each product's best
+  rate in isolation, the floor is what those products and updates sustain
+  together over a run; the report gives fit's share of it and its share of
+  the bound, both paired by round.
 * ``pipeline``: iterating ``keras_gan.training.build_dataset`` alone (IDX
   files, shuffling over the whole split each epoch, uint8 -> float scaling
   after batching, prefetch), and ``pipeline_before``: the float32 pipeline it
@@ -111,6 +120,7 @@ PEERS = (
     "torch",
     "torch_bf16",
     "bound",
+    "floor",
     "pipeline",
     "pipeline_before",
 )
@@ -422,11 +432,10 @@ def _time_gemm(gemm, min_seconds=0.05, max_products=64, dtype="float32"):
     return tf_rate, (rate(np_products) if dtype == "float32" else 0.0)
 
 
-def _time_updates(cfg, generator, discriminator, d_steps, repeats=50):
-    """Seconds per training step of the optimizers' updates alone (``d_steps``
-    ``apply_gradients`` of D's optimizer and one of G's, on fixed gradients):
-    memory traffic over every parameter and its slots that no implementation of
-    the step avoids."""
+def _fixed_gradient_updates(cfg, generator, discriminator, d_steps):
+    """A function applying the configured optimizers' updates of one training
+    step on fixed gradients: ``d_steps`` ``apply_gradients`` of D's optimizer
+    and one of G's (their variables and slots are built here)."""
     import tensorflow as tf
 
     from keras_gan import training
@@ -442,11 +451,20 @@ def _time_updates(cfg, generator, discriminator, d_steps, repeats=50):
         grads = [tf.random.normal(v.shape, stddev=1e-6) for v in variables]
         pairs += [(optimizer, grads, variables)] * times
 
-    @tf.function
     def updates():
         for optimizer, grads, variables in pairs:
             optimizer.apply_gradients(zip(grads, variables))
 
+    return updates
+
+
+def _time_updates(cfg, generator, discriminator, d_steps, repeats=50):
+    """Seconds per training step of the optimizers' updates alone (best of 5):
+    memory traffic over every parameter and its slots that no implementation of
+    the step avoids."""
+    import tensorflow as tf
+
+    updates = tf.function(_fixed_gradient_updates(cfg, generator, discriminator, d_steps))
     for _ in range(5):
         updates()
     best = math.inf
@@ -535,6 +553,107 @@ def _formula_terms(generator, discriminator, m):
     s_g, f_g = terms(generator)
     s_d, f_d = terms(discriminator)
     return dict(m=m, S_G=s_g, F_G=f_g, S_D=s_d, F_D=f_d)
+
+
+def _timed_calls(step, steps, warmup=20):
+    """Run ``step`` (returning a scalar tensor) ``warmup`` then ``steps`` times,
+    waiting for each result; ``(mean seconds per call, best WINDOW_STEPS-call
+    window per call)`` of the timed calls."""
+    for _ in range(warmup):
+        step().numpy()
+    start = time.perf_counter()
+    ends = []
+    for _ in range(steps):
+        step().numpy()
+        ends.append(time.perf_counter())
+    times = [start] + ends
+    calls = min(WINDOW_STEPS, steps)
+    best = min(b - a for a, b in zip(times, times[calls:])) / calls
+    return (ends[-1] - start) / steps, best
+
+
+def run_floor(config, args):
+    """The step's unavoidable float32 work and nothing else: every matrix
+    product of a training step (``count`` times each, in the order of
+    :func:`keras_gan.flops.training_step_gemms`, each waiting for the one
+    before as in the step, distinct operands so none is merged or finds its
+    operands in cache from the previous product of its shape) and the
+    optimizers' updates on fixed gradients, in one ``tf.function`` per step,
+    with fit's threading, timed over as many steps as ``fit``. The updates do
+    not wait for the products (in a real step they wait for their gradients),
+    so they overlap them as far as the machine allows. Also timed in the same
+    process: the products alone and the updates alone, over as many steps."""
+    import numpy as np
+    import tensorflow as tf
+
+    from keras_gan import flops, training
+    from keras_gan.models.per_example import batch_dependent_layers
+
+    _threads(args)
+    cfg = _config(config)
+    t = cfg.training
+    generator, discriminator = training.build_networks(cfg)
+    joint = not batch_dependent_layers(discriminator)
+    gemms = flops.training_step_gemms(generator, discriminator, t.batch_size, t.d_steps, joint)
+    rng = np.random.default_rng(1)
+    products = []
+    for gemm, count, _ in gemms:
+        a_shape = (gemm.k, gemm.m) if gemm.transpose_a else (gemm.m, gemm.k)
+        b_shape = (gemm.n, gemm.k) if gemm.transpose_b else (gemm.k, gemm.n)
+        for _ in range(count):
+            a, b = (
+                tf.constant(rng.standard_normal(s, dtype=np.float32)) for s in (a_shape, b_shape)
+            )
+            products.append((gemm, a, b))
+    updates = _fixed_gradient_updates(cfg, generator, discriminator, t.d_steps)
+
+    def chain():
+        # Every product's corner is summed into the result: a product whose
+        # output only fed a control dependency would be pruned by Grappler.
+        previous = tf.constant(0.0)
+        corners = []
+        for gemm, a, b in products:
+            with tf.control_dependencies([previous]):
+                c = tf.linalg.matmul(
+                    a, b, transpose_a=gemm.transpose_a, transpose_b=gemm.transpose_b
+                )
+            previous = c[0, 0]
+            corners.append(previous)
+        return tf.add_n(corners)
+
+    @tf.function
+    def products_only():
+        return chain()
+
+    @tf.function
+    def updates_only():
+        updates()
+        return tf.constant(0.0)
+
+    @tf.function
+    def both():
+        updates()
+        return chain()
+
+    steps, _ = _steps(config, args)
+    products_seconds, products_window = _timed_calls(products_only, steps)
+    updates_seconds, _ = _timed_calls(updates_only, steps)
+    load = os.getloadavg()[0]
+    with PeakRSS() as mem:
+        seconds, window = _timed_calls(both, steps)
+    batch = t.batch_size * t.d_steps
+    return _record(
+        steps * batch,
+        seconds * steps,
+        mem,
+        steps=steps,
+        best_window_seconds_per_step=window,
+        products_seconds_per_step=products_seconds,
+        products_best_window_seconds_per_step=products_window,
+        updates_seconds_per_step=updates_seconds,
+        flops_per_step=sum(g.flops * c for g, c, _ in gemms),
+        load=[load, os.getloadavg()[0]],
+    )
 
 
 # ------------------------------------------------------------------- torch
@@ -835,6 +954,7 @@ def child(peer, config, args):
         "torch": lambda: run_torch(config, args),
         "torch_bf16": lambda: run_torch(config, args, bf16=True),
         "bound": lambda: run_bound(config, args),
+        "floor": lambda: run_floor(config, args),
         "pipeline": lambda: run_pipeline(config, args),
         "pipeline_before": lambda: run_pipeline(config, args, before=True),
         "profile": lambda: run_profile(config, args),
@@ -920,6 +1040,54 @@ def summarize(records, configs, peers):
                 last=runs[-1],
             )
     return table
+
+
+def _print_floor(records, config):
+    """fit against the floor peer (products in sequence plus updates) and the
+    floor against the bound, each paired by round."""
+    rounds = [
+        runs for runs in _runs_by_round(records, config).values() if {"fit", "floor"} <= runs.keys()
+    ]
+    if not rounds:
+        return
+
+    def median(values):
+        return statistics.median(list(values))
+
+    def per_step(run):
+        return run["seconds"] / run["steps"]
+
+    floor_s = median(per_step(r["floor"]) for r in rounds)
+    products_s = median(r["floor"]["products_seconds_per_step"] for r in rounds)
+    updates_s = median(r["floor"]["updates_seconds_per_step"] for r in rounds)
+    flops_per_step = rounds[0]["floor"]["flops_per_step"]
+    shares = [per_step(r["floor"]) / per_step(r["fit"]) for r in rounds]
+    windows = [
+        r["floor"]["best_window_seconds_per_step"] / r["fit"]["best_window_seconds_per_step"]
+        for r in rounds
+        if r["fit"].get("best_window_seconds_per_step")
+    ]
+    print(
+        "floor (every product of the step one after another and the optimizers' updates, "
+        f"nothing else, one function per step with fit's threading): {floor_s * 1e3:.2f} ms "
+        f"per step on average; the products alone {products_s * 1e3:.2f} ms "
+        f"({flops_per_step / products_s / 1e9:.0f} GFLOP/s), the updates alone "
+        f"{updates_s * 1e3:.2f} ms: together they take {(floor_s - products_s) * 1e3:.2f} ms "
+        "more than the products alone (medians over runs). fit's average reaches "
+        f"{median(shares):.1%} of the floor's in the same round "
+        f"({min(shares):.1%}-{max(shares):.1%})"
+        + (f", its best window {median(windows):.1%} of the floor's." if windows else ".")
+    )
+    bounds = [
+        r["bound"]["bound_seconds_per_step"] / per_step(r["floor"]) for r in rounds if "bound" in r
+    ]
+    if bounds:
+        print(
+            f"The floor itself reaches {median(bounds):.1%} of the bound of the same round "
+            f"({min(bounds):.1%}-{max(bounds):.1%}) on average: the most any float32 step "
+            "with these products and updates can reach on this machine, before its "
+            "element-wise work."
+        )
 
 
 def print_report(table, records, configs, peers, loads, skipped):
@@ -1014,6 +1182,7 @@ def print_report(table, records, configs, peers, loads, skipped):
                     f"({min(shares):.1%}-{max(shares):.1%}); both are best-of statistics (the "
                     "bound takes the best of 5 timings per product)."
                 )
+            _print_floor(records, config)
             if "update_seconds_per_step" in b:
                 with_updates = b["bound_seconds_per_step"] + b["update_seconds_per_step"]
                 fit_seconds = batch / fit["median"]
