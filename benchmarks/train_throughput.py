@@ -207,6 +207,14 @@ def _layers_before():
 WINDOW_STEPS = 50
 
 
+def _best_window(start, ends, calls, steps_per_call=1):
+    """Seconds per step of the fastest ``calls`` consecutive calls that ended at
+    ``ends`` (the first started at ``start``), None when there are fewer."""
+    times = [start] + list(ends)
+    spans = [b - a for a, b in zip(times, times[calls:])]
+    return min(spans) / (calls * steps_per_call) if spans else None
+
+
 def _execution_clock():
     """A callback noting the time at the end of every call of the compiled step
     (it accepts any steps per execution, so ``fit`` keeps its default), for the
@@ -227,10 +235,8 @@ def _execution_clock():
             self.ends.append(time.perf_counter())
 
         def best_window(self, start, steps_per_execution):
-            times = [start] + self.ends
             calls = max(1, WINDOW_STEPS // steps_per_execution)
-            spans = [b - a for a, b in zip(times, times[calls:])]
-            return min(spans) / (calls * steps_per_execution) if spans else None
+            return _best_window(start, self.ends, calls, steps_per_execution)
 
     return ExecutionClock()
 
@@ -371,6 +377,26 @@ def run_pipeline(config, args, before=False):
 
 
 # ------------------------------------------------------------------- bound
+def _operand_shapes(gemm):
+    """The shapes of ``gemm``'s two operands as stored (before any transpose)."""
+    a_shape = (gemm.k, gemm.m) if gemm.transpose_a else (gemm.m, gemm.k)
+    b_shape = (gemm.n, gemm.k) if gemm.transpose_b else (gemm.k, gemm.n)
+    return a_shape, b_shape
+
+
+def _step_gemms(cfg):
+    """``(generator, discriminator, joint, gemms)``: freshly built networks of
+    ``cfg`` and the matrix products of one of its training steps."""
+    from keras_gan import flops, training
+    from keras_gan.models.per_example import batch_dependent_layers
+
+    t = cfg.training
+    generator, discriminator = training.build_networks(cfg)
+    joint = not batch_dependent_layers(discriminator)
+    gemms = flops.training_step_gemms(generator, discriminator, t.batch_size, t.d_steps, joint)
+    return generator, discriminator, joint, gemms
+
+
 def _time_gemm(gemm, min_seconds=0.05, max_products=64, dtype="float32"):
     """Best FLOP rate of ``gemm`` with tf.linalg.matmul and with NumPy.
 
@@ -384,8 +410,7 @@ def _time_gemm(gemm, min_seconds=0.05, max_products=64, dtype="float32"):
     import tensorflow as tf
 
     rng = np.random.default_rng(0)
-    a_shape = (gemm.k, gemm.m) if gemm.transpose_a else (gemm.m, gemm.k)
-    b_shape = (gemm.n, gemm.k) if gemm.transpose_b else (gemm.k, gemm.n)
+    a_shape, b_shape = _operand_shapes(gemm)
 
     def product(a, b):
         return tf.linalg.matmul(a, b, transpose_a=gemm.transpose_a, transpose_b=gemm.transpose_b)
@@ -484,14 +509,9 @@ def run_bound(config, args):
     tf.config.threading.set_inter_op_parallelism_threads(1)
     if args.intra_op is not None:
         tf.config.threading.set_intra_op_parallelism_threads(args.intra_op)
-    from keras_gan import flops, training
-    from keras_gan.models.per_example import batch_dependent_layers
-
     cfg = _config(config)
     t = cfg.training
-    generator, discriminator = training.build_networks(cfg)
-    joint = not batch_dependent_layers(discriminator)
-    gemms = flops.training_step_gemms(generator, discriminator, t.batch_size, t.d_steps, joint)
+    generator, discriminator, joint, gemms = _step_gemms(cfg)
     total = sum(g.flops * c for g, c, _ in gemms)
     rates = {}
     for gemm, _, _ in gemms:
@@ -566,10 +586,7 @@ def _timed_calls(step, steps, warmup=20):
     for _ in range(steps):
         step().numpy()
         ends.append(time.perf_counter())
-    times = [start] + ends
-    calls = min(WINDOW_STEPS, steps)
-    best = min(b - a for a, b in zip(times, times[calls:])) / calls
-    return (ends[-1] - start) / steps, best
+    return (ends[-1] - start) / steps, _best_window(start, ends, min(WINDOW_STEPS, steps))
 
 
 def run_floor(config, args):
@@ -586,23 +603,16 @@ def run_floor(config, args):
     import numpy as np
     import tensorflow as tf
 
-    from keras_gan import flops, training
-    from keras_gan.models.per_example import batch_dependent_layers
-
     _threads(args)
     cfg = _config(config)
     t = cfg.training
-    generator, discriminator = training.build_networks(cfg)
-    joint = not batch_dependent_layers(discriminator)
-    gemms = flops.training_step_gemms(generator, discriminator, t.batch_size, t.d_steps, joint)
+    generator, discriminator, _, gemms = _step_gemms(cfg)
     rng = np.random.default_rng(1)
     products = []
     for gemm, count, _ in gemms:
-        a_shape = (gemm.k, gemm.m) if gemm.transpose_a else (gemm.m, gemm.k)
-        b_shape = (gemm.n, gemm.k) if gemm.transpose_b else (gemm.k, gemm.n)
         for _ in range(count):
             a, b = (
-                tf.constant(rng.standard_normal(s, dtype=np.float32)) for s in (a_shape, b_shape)
+                tf.constant(rng.standard_normal(s, dtype=np.float32)) for s in _operand_shapes(gemm)
             )
             products.append((gemm, a, b))
     updates = _fixed_gradient_updates(cfg, generator, discriminator, t.d_steps)
@@ -1084,9 +1094,9 @@ def _print_floor(records, config):
     if bounds:
         print(
             f"The floor itself reaches {median(bounds):.1%} of the bound of the same round "
-            f"({min(bounds):.1%}-{max(bounds):.1%}) on average: the most any float32 step "
-            "with these products and updates can reach on this machine, before its "
-            "element-wise work."
+            f"({min(bounds):.1%}-{max(bounds):.1%}) on average: a ceiling for a float32 step "
+            "with these products and updates on this machine before its element-wise work "
+            "(not a strict one: a layer's independent products may also run at once)."
         )
 
 
