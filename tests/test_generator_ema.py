@@ -38,12 +38,52 @@ def test_the_average_follows_the_formula_after_every_generator_update():
     average = weights(gan.generator)  # the average starts at the initial weights
     np.testing.assert_array_equal(average[0], gan.ema_generator.get_weights()[0])
     batch = tf.constant(images(16))
-    for _ in range(3):
+    for t in range(1, 4):  # the warm-up: min(decay, (1 + t) / (10 + t)) after t updates
         gan.train_step(batch)
-        average = [DECAY * a + (1 - DECAY) * w for a, w in zip(average, weights(gan.generator))]
+        d = min(DECAY, (1 + t) / (10 + t))
+        average = [d * a + (1 - d) * w for a, w in zip(average, weights(gan.generator))]
     for expected, got in zip(average, gan.ema_generator.get_weights()):
         np.testing.assert_allclose(got, expected, rtol=1e-5, atol=1e-7)
     assert np.abs(average[0] - gan.generator.get_weights()[0]).max() > 1e-4  # not a copy
+
+
+def test_without_warmup_the_decay_applies_from_the_first_update():
+    gan = ema_gan()
+    gan = models.GAN(
+        gan.generator, gan.discriminator, latent_dim=8, seed=3, ema_decay=DECAY, ema_warmup=False
+    )
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1))
+    average = weights(gan.ema_generator)
+    gan.train_step(tf.constant(images(16)))
+    expected = [DECAY * a + (1 - DECAY) * w for a, w in zip(average, weights(gan.generator))]
+    for e, got in zip(expected, gan.ema_generator.get_weights()):
+        np.testing.assert_allclose(got, e, rtol=1e-5, atol=1e-7)
+    assert gan.get_config()["ema_warmup"] is False
+
+
+def _distance(a, b):
+    return float(np.sqrt(sum(((x - y) ** 2).sum() for x, y in zip(a, b))))
+
+
+def test_after_300_updates_at_0999_the_average_is_nearer_the_trained_weights():
+    """Without the warm-up 0.999**300 = 74% of the average would still be the initial
+    generator; with it the average tracks the recent iterates."""
+    gan = ema_gan(decay=0.999)
+    initial = weights(gan.generator)
+    ds = tf.data.Dataset.from_tensor_slices(images(16 * 30)).batch(16)
+    gan.fit(ds, epochs=10, verbose=0)
+    assert int(gan.g_optimizer.iterations) == 300
+    trained, average = weights(gan.generator), weights(gan.ema_generator)
+    assert _distance(average, trained) < 0.5 * _distance(average, initial)
+
+
+def test_simultaneous_updates_move_the_average():
+    gan = ema_gan(decay=0.99)
+    gan.compile(keras.optimizers.SGD(0.1), keras.optimizers.SGD(0.1), updates="simultaneous")
+    initial = weights(gan.ema_generator)
+    gan.fit(images(160), batch_size=16, epochs=2, verbose=0)
+    trained, average = weights(gan.generator), weights(gan.ema_generator)
+    assert _distance(average, initial) > 0.5 * _distance(trained, initial) > 0
 
 
 def test_several_steps_per_call_average_exactly_like_one():

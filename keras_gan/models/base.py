@@ -39,9 +39,16 @@ An average of the generator's weights
 -------------------------------------
 With ``ema_decay=d`` (e.g. ``0.999``), the model keeps a copy of the generator,
 :attr:`AdversarialModel.ema_generator`, whose weights follow
-``average <- d * average + (1 - d) * weights`` after every generator update
-(inside the compiled step, so several steps per call still work), starting
-from the initial weights; its non-trainable variables (batch-norm statistics,
+``average <- d_t * average + (1 - d_t) * weights`` after every generator update
+(inside the compiled step, so several steps per call still work, and on both the
+alternating and the simultaneous path), starting from the initial weights. The
+decay warms up as TensorFlow's ``tf.train.ExponentialMovingAverage(num_updates=t)``
+does: ``d_t = min(d, (1 + t) / (10 + t))`` with ``t`` the generator's update
+count (``g_optimizer.iterations``), so the average of a short run is not mostly
+the untrained initial generator (without the warm-up, 400 updates at
+``d = 0.999`` leave ``0.999**400 = 67%`` of it); ``d_t`` reaches ``d = 0.999``
+after about 9,000 updates. ``ema_warmup=False`` uses ``d`` from the first update.
+Its non-trainable variables (batch-norm statistics,
 a scheduled Gumbel-Softmax temperature) are copied, not averaged. Sampling
 (``sample``, ``generate``, ``model(z)``, the callbacks that draw samples,
 ``export_generator``) then uses the average; training uses and updates
@@ -250,6 +257,9 @@ class AdversarialModel(keras.Model):
             weights with this decay (e.g. ``0.999``), updated after every
             generator update, and sample from it (``None``: off). See the
             module docstring.
+        ema_warmup: warm the decay up as ``min(ema_decay, (1 + t) / (10 + t))``
+            after ``t`` generator updates (default), or use ``ema_decay`` from
+            the first update (``False``).
     """
 
     #: Names of the metrics ``fit`` reports, in order.
@@ -266,6 +276,7 @@ class AdversarialModel(keras.Model):
         seed=None,
         vocabulary=None,
         ema_decay=None,
+        ema_warmup=True,
         **kwargs,
     ):
         super().__init__(**kwargs)
@@ -284,6 +295,9 @@ class AdversarialModel(keras.Model):
         self.seed_generator = keras.random.SeedGenerator(seed, name="noise_seed")
         self.vocabulary = _check_vocabulary(vocabulary, generator)
         self.ema_decay = _check_ema_decay(ema_decay)
+        if not isinstance(ema_warmup, bool):
+            raise ValueError(f"ema_warmup must be True or False; got {ema_warmup!r}.")
+        self.ema_warmup = ema_warmup
         self.ema_generator = None if self.ema_decay is None else _averaged_copy(generator)
         self._trackers = {name: keras.metrics.Mean(name=name) for name in self.metric_names}
         self.d_optimizer = None
@@ -308,17 +322,33 @@ class AdversarialModel(keras.Model):
         ``ema_decay`` is set, else :attr:`generator`."""
         return self.generator if self.ema_generator is None else self.ema_generator
 
+    def ema_decay_at(self, updates):
+        """The decay the weight average uses after ``updates`` generator updates
+        (``min(ema_decay, (1 + t) / (10 + t))`` with the warm-up; a float or tensor)."""
+        if not self.ema_warmup:
+            return self.ema_decay
+        t = tf.cast(updates, tf.float32)
+        return tf.minimum(tf.constant(self.ema_decay, tf.float32), (1.0 + t) / (10.0 + t))
+
+    def after_generator_update(self):
+        """Called after every generator update, on every step path (alternating
+        and simultaneous): updates the weight average of ``ema_decay``."""
+        if self.ema_generator is not None:
+            self._update_ema()
+
     def _update_ema(self):
         """``average <- decay * average + (1 - decay) * weights`` for the generator's
-        trainable weights; its other variables (batch-norm statistics, a Gumbel-Softmax
-        temperature set by a schedule, random seed states) are copied."""
-        decay = self.ema_decay
+        trainable weights (``decay`` from :meth:`ema_decay_at`); its other variables
+        (batch-norm statistics, a Gumbel-Softmax temperature set by a schedule, random
+        seed states) are copied."""
+        decay = self.ema_decay_at(self.g_optimizer.iterations)
         pairs = list(zip(self.ema_generator.weights, self.generator.weights))
 
         def update(*_):
             for average, weight in pairs:
                 if weight.trainable:
-                    average.assign(decay * average + (1.0 - decay) * weight)
+                    d = tf.cast(decay, average.dtype)
+                    average.assign(d * average + (1.0 - d) * weight)
                 else:
                     average.assign(weight)
 
@@ -515,6 +545,7 @@ class AdversarialModel(keras.Model):
             config["vocabulary"] = list(self.vocabulary)
         if self.ema_decay is not None:
             config["ema_decay"] = self.ema_decay
+            config["ema_warmup"] = self.ema_warmup
         return config
 
     @classmethod
@@ -632,6 +663,7 @@ class AdversarialModel(keras.Model):
         if g_vars:
             self.g_optimizer.apply_gradients(zip(g_grads, g_vars))
         self.after_discriminator_update()
+        self.after_generator_update()
         values = {"d_loss": d_loss * _num_replicas(), "g_loss": g_loss * _num_replicas()}
         values.update(extra)
         values.update(self.score_metrics(real_out, fake_out))
@@ -660,8 +692,7 @@ class AdversarialModel(keras.Model):
         # The generator update uses the last minibatch's conditions (labels),
         # so a conditional model generates for the data's label distribution.
         g_values = self._generator_update(m, conditions, global_batch)
-        if self.ema_generator is not None:
-            self._update_ema()
+        self.after_generator_update()
         averaged = {name: tf.add_n([v[name] for v in values]) / len(values) for name in values[0]}
         averaged.update(g_values)
         self._update_metrics(averaged)
