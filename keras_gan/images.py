@@ -12,8 +12,6 @@ save_png(make_grid(gan.sample(64, seed=0), value_range=(0, 1)), "grid.png")
 from __future__ import annotations
 
 import math
-import os
-import tempfile
 
 import numpy as np
 
@@ -132,17 +130,10 @@ def save_png(array, path):
     array = np.asarray(array)
     if array.ndim == 3 and array.shape[-1] == 1:
         array = array[..., 0]
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".png")
-    try:
-        with os.fdopen(fd, "wb") as f:
-            Image.fromarray(array).save(f, format="PNG")
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    from keras_gan.io import atomic_open
+
+    with atomic_open(path, "wb", suffix=".png") as f:
+        Image.fromarray(array).save(f, format="PNG")
     return path
 
 

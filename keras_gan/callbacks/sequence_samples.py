@@ -3,12 +3,12 @@
 from __future__ import annotations
 
 import os
-import tempfile
 
 import keras
 import tensorflow as tf
 
 from keras_gan.data.text import decode
+from keras_gan.io import atomic_write_text
 
 __all__ = ["SequenceSamples"]
 
@@ -111,12 +111,4 @@ class SequenceSamples(keras.callbacks.Callback):
 
 def _write_text(path, text):
     """Write ``text`` to ``path`` atomically (temporary sibling file, then rename)."""
-    fd, tmp = tempfile.mkstemp(dir=os.path.dirname(os.path.abspath(path)), prefix=".tmp-")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    atomic_write_text(path, text)
