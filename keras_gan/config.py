@@ -317,6 +317,59 @@ class MonitoringConfig(_Strict):
     diversity_threshold: float = Field(0.1, ge=0)
 
 
+class EvaluationConfig(_Strict):
+    """Scores of the generator during training, logged to TensorBoard as ``eval/...``
+    (see :mod:`keras_gan.metrics.evaluation` for the metrics and their keys)."""
+
+    #: Epochs between evaluations (the last epoch is always evaluated).
+    every_epochs: int = Field(5, ge=1)
+    #: Metric names: fid, kid, is (classifier_score), pr, dc, classes, parzen.
+    metrics: list[str] = Field(default_factory=lambda: ["fid", "parzen"], min_length=1)
+    #: Generated examples per evaluation (and at most this many reference examples).
+    num_samples: int = Field(10_000, ge=2, le=1_000_000)
+    #: Feature extractor of fid, kid, is, pr, dc and classes: mnist,
+    #: fashion_mnist (classifiers shipped with the package) or inception_v3
+    #: (with ``extractor_weights``: a weights file, or "imagenet" online).
+    #: Default: the classifier of the data set when it has one.
+    extractor: str | None = None
+    extractor_weights: str | None = Field(None, min_length=1)
+    #: The real examples compared with (default: the data set's test split).
+    reference_split: str = "test"
+    #: Where parzen chooses its sigma (default: the training split's
+    #: complement, e.g. train[50000:] for train[:50000]; when that is empty,
+    #: the first half of the reference split, which parzen then scores the
+    #: second half of).
+    validation_split: str | None = None
+    #: Keep ``<logdir>/best_model.keras`` (and an export of it) by this metric
+    #: or key, e.g. ``fid`` (lower is better) or ``parzen`` (higher).
+    best: str | None = None
+    seed: int = Field(0, ge=0)
+
+    @field_validator("metrics")
+    @classmethod
+    def _known_metrics(cls, names):
+        from keras_gan.metrics.evaluation import resolve_metrics
+
+        return [spec.name for spec in resolve_metrics(names)]
+
+    @field_validator("extractor")
+    @classmethod
+    def _known_extractor(cls, name):
+        from keras_gan.metrics.features import EXTRACTORS
+
+        if name is not None and name not in EXTRACTORS:
+            raise ValueError(f"unknown extractor {name!r}; allowed: {sorted(EXTRACTORS)}")
+        return name
+
+    @model_validator(mode="after")
+    def _check_best(self):
+        from keras_gan.metrics.evaluation import best_key, resolve_metrics
+
+        if self.best is not None:
+            best_key(self.best, resolve_metrics(self.metrics))
+        return self
+
+
 class GANOptions(_Strict):
     """``model_options`` of ``gan`` (none: its loss is ``training.generator_loss``)."""
 
@@ -395,6 +448,8 @@ class Config(_Strict):
     checkpoint: CheckpointConfig = Field(default_factory=CheckpointConfig)
     monitoring: MonitoringConfig = Field(default_factory=MonitoringConfig)
     export: ExportConfig = Field(default_factory=ExportConfig)
+    #: Optional scores of the generator during training (``eval/...`` in TensorBoard).
+    evaluation: EvaluationConfig | None = None
     #: Optional temperature annealing of a Gumbel-Softmax generator.
     temperature_schedule: TemperatureScheduleConfig | None = None
     _source: str = PrivateAttr("<dict>")
@@ -507,6 +562,40 @@ class Config(_Strict):
             raise ValueError(
                 f"generator.output_bias: {bias!r} is not allowed; use a number or "
                 f"{networks.DATA_MARGINALS!r} (logit of the training data's mean per output)"
+            )
+        return self
+
+    @model_validator(mode="after")
+    def _check_evaluation(self):
+        from keras_gan.data.sources import IMAGE_DATASETS, parse_split
+        from keras_gan.evaluation import extractor_of
+
+        e = self.evaluation
+        if e is None:
+            return self
+        if self.dataset.name not in IMAGE_DATASETS:
+            raise ValueError(
+                f"evaluation: scores are computed for image data sets {sorted(IMAGE_DATASETS)}; "
+                f"dataset {self.dataset.name!r} is not one (remove the section)"
+            )
+        for key in ("reference_split", "validation_split"):
+            if getattr(e, key) is not None:
+                try:
+                    parse_split(getattr(e, key))
+                except ValueError as error:
+                    raise ValueError(f"evaluation.{key}: {error}") from None
+        needing = [m for m in e.metrics if m != "parzen"]
+        extractor = extractor_of(e, self.dataset.name)
+        if needing and extractor is None:
+            raise ValueError(
+                f"evaluation.extractor: metrics {needing} need a feature extractor and "
+                f"dataset {self.dataset.name!r} has no default; set extractor: inception_v3 "
+                "with extractor_weights: a local InceptionV3 weights file (or 'imagenet' online)"
+            )
+        if e.extractor_weights is not None and extractor != "inception_v3":
+            raise ValueError(
+                "evaluation.extractor_weights applies only to extractor: inception_v3 (the "
+                "mnist and fashion_mnist classifiers ship their weights)"
             )
         return self
 

@@ -37,6 +37,7 @@ from keras_gan.data.grammar import DEFAULT_GRAMMAR
 from keras_gan.data.sequences import DEFAULT_GRAMMAR_LENGTH, SEQUENCE_DATASETS
 from keras_gan.data.sources import IMAGE_DATASETS
 from keras_gan.data.toy import toy_distribution
+from keras_gan.evaluation import build_evaluation
 from keras_gan.io import atomic_save_model
 from keras_gan.models import MODELS
 from keras_gan.optimizers import FusedSGD
@@ -65,6 +66,11 @@ class TrainResult:
     resumed_from: str | None = None
     #: Generator updates done in total (the configured epochs x steps per epoch).
     final_step: int = 0
+    #: The records of this run's evaluations (``evaluation`` section), in order.
+    evaluations: list = dataclasses.field(default_factory=list)
+    #: ``best_model.keras`` and its export when ``evaluation.best`` is set.
+    best_model_path: str | None = None
+    best_export_path: str | None = None
 
 
 def example_shape(dataset_config):
@@ -402,6 +408,22 @@ def _write_completion(checkpoint, step, model_path, export_path):
     os.replace(tmp, path)
 
 
+def _export_best(config, evaluation):
+    """Export the best model an evaluation kept, as the next version of
+    ``<export.base_dir>_best``; returns the path (``None``: nothing to export)."""
+    if evaluation is None or evaluation.best_value is None or not config.export.base_dir:
+        return None
+    from keras_gan.export import export_generator
+
+    best = keras.saving.load_model(evaluation.best_path)
+    return export_generator(
+        best,
+        config.export.base_dir.rstrip("/\\") + "_best",
+        value_range=config.dataset.value_range,
+        training_config=config.model_dump(mode="json"),
+    )
+
+
 def _say(message):
     print(message, flush=True)
 
@@ -465,9 +487,12 @@ def train(config, callbacks=()):
 
     os.makedirs(logdir, exist_ok=True)
     guard, diversity = build_monitors(config, dataset, checkpoint)
+    evaluation = build_evaluation(config)
     # The guard goes last: it raises TrainingDiverged when fit ends, after the
-    # other callbacks have closed their files.
-    all_callbacks = build_callbacks(config) + [c for c in (diversity,) if c] + list(callbacks)
+    # other callbacks have closed their files. The evaluation follows
+    # TensorBoard, which would otherwise log its scores a second time.
+    monitors = [c for c in (evaluation, diversity) if c]
+    all_callbacks = build_callbacks(config) + monitors + list(callbacks)
     all_callbacks += [guard] if guard is not None else []
     result = resume_fit(
         model,
@@ -490,6 +515,7 @@ def train(config, callbacks=()):
             value_range=config.dataset.value_range,
             training_config=config.model_dump(mode="json"),
         )
+    best_export_path = _export_best(config, evaluation)
     if checkpoint is not None and result.final_step >= total:
         _write_completion(checkpoint, result.final_step, model_path, export_path)
     return TrainResult(
@@ -500,4 +526,9 @@ def train(config, callbacks=()):
         export_path,
         resumed_from=state.path if state is not None else None,
         final_step=result.final_step,
+        evaluations=[r.to_dict() for r in evaluation.results] if evaluation else [],
+        best_model_path=evaluation.best_path
+        if evaluation and evaluation.best_value is not None
+        else None,
+        best_export_path=best_export_path,
     )

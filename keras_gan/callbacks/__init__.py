@@ -8,6 +8,7 @@ from keras_gan.callbacks.checkpoint import (
 )
 from keras_gan.callbacks.divergence import DivergenceGuard, TrainingDiverged
 from keras_gan.callbacks.diversity import DiversityMonitor, ModeCollapseWarning
+from keras_gan.callbacks.evaluation import GeneratorEvaluation
 from keras_gan.callbacks.momentum import MomentumSchedule
 from keras_gan.callbacks.parzen import ParzenEvaluation
 from keras_gan.callbacks.sample_grid import SampleGrid
@@ -18,6 +19,7 @@ __all__ = [
     "SampleGrid",
     "MomentumSchedule",
     "ParzenEvaluation",
+    "GeneratorEvaluation",
     "Checkpoint",
     "CheckpointError",
     "CheckpointMismatchError",

@@ -1,4 +1,13 @@
-"""``keras-gan evaluate``: the paper's Parzen-window log-likelihood of a trained generator."""
+"""``keras-gan evaluate``: score a trained or served generator.
+
+Without ``--metrics``: the paper's Parzen-window log-likelihood (Table 1), one
+line and the same as JSON. With ``--metrics fid,kid,is,pr,dc,classes,parzen``:
+the named scores (see :mod:`keras_gan.metrics.evaluation`) against the
+``--reference-split`` examples, as a table and then one JSON line that also
+records what they were computed from (sample counts, reference, extractor).
+``--server URL --model-name NAME`` scores what a TF Serving endpoint (or
+``keras-gan serve``) serves instead of a file.
+"""
 
 from __future__ import annotations
 
@@ -13,8 +22,32 @@ def register(subparsers):
         "validation split held out of the training data, and report the mean log-likelihood "
         "of the test split (nats) with its standard error: one line, then the same as JSON.",
     )
+    what = p.add_mutually_exclusive_group(required=True)
+    what.add_argument("--model", help="a .keras file, or an exported SavedModel directory")
+    what.add_argument(
+        "--server",
+        help="a serving endpoint to sample from: http://host:8501 (REST) or grpc://host:8500",
+    )
+    p.add_argument("--model-name", default="default", help="model name on --server")
     p.add_argument(
-        "--model", required=True, help="a .keras file, or an exported SavedModel directory"
+        "--metrics",
+        help="comma-separated scores: fid, kid, is, pr, dc, classes, parzen (default: the "
+        "Parzen protocol alone, with its own output)",
+    )
+    p.add_argument(
+        "--reference-split",
+        default="test",
+        help="real examples the --metrics scores compare with (default: test; parzen scores "
+        "it and chooses sigma on --validation-split)",
+    )
+    p.add_argument(
+        "--extractor",
+        help="feature extractor of --metrics: mnist, fashion_mnist (shipped classifiers; the "
+        "default for those data sets) or inception_v3",
+    )
+    p.add_argument(
+        "--extractor-weights",
+        help="InceptionV3 weights: a local file, or 'imagenet' (downloaded by Keras)",
     )
     p.add_argument("--dataset", default="mnist", help="data set name (default: mnist)")
     p.add_argument("--test-split", default="test", help="split to score (default: test)")
@@ -73,12 +106,13 @@ def run(args):
     import json
 
     from keras_gan.data import load_arrays
-    from keras_gan.loading import load_generator
     from keras_gan.metrics import parzen_evaluate
 
     if args.num_samples < 1:
         raise ValueError(f"--num-samples must be >= 1; got {args.num_samples}.")
-    generator = load_generator(args.model, noise=args.noise)
+    if args.metrics is not None or args.server:
+        return run_metrics(args)
+    generator = _load(args)
     value_range = value_range_for(args, generator)
     load = dict(value_range=value_range, source=args.source)
     test, _ = load_arrays(args.dataset, args.test_split, **load)
@@ -107,17 +141,112 @@ def run(args):
     return 0
 
 
-def _atomic_write(path, text):
-    import os
-    import tempfile
+def _load(args):
+    from keras_gan.loading import load_generator
 
-    directory = os.path.dirname(os.path.abspath(path))
-    os.makedirs(directory, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=directory, prefix=".tmp-", suffix=".json")
+    return load_generator(args.model, noise=args.noise)
+
+
+def _served(args):
+    """``(client, metadata)`` of ``--server``, checked to answer."""
+    from keras_gan.cli import CommandError
+    from keras_gan.serving import ServingError, connect
+
+    client = connect(args.server, model=args.model_name)
     try:
-        with os.fdopen(fd, "w") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    finally:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
+        return client, client.metadata()
+    except ServingError as e:
+        client.close()
+        raise CommandError(f"{args.server}: {e.code}: {e.message}") from None
+
+
+def run_metrics(args):
+    """``--metrics``: the scores of :mod:`keras_gan.metrics.evaluation`, a table and JSON."""
+    import json
+
+    from keras_gan.data import load_arrays
+    from keras_gan.evaluation import DEFAULT_EXTRACTORS
+    from keras_gan.metrics.evaluation import Evaluator, default_cache_dir, resolve_metrics
+
+    metrics = resolve_metrics(args.metrics or "parzen")
+    if args.server:
+        sampler, metadata = _served(args)
+        value_range = _range(args, metadata.get("value_range"))
+        source = f"{args.server} model {args.model_name}"
+    else:
+        sampler = _load(args)
+        value_range = value_range_for(args, sampler)
+        source = args.model
+    load = dict(value_range=value_range, source=args.source)
+    reference, labels = load_arrays(args.dataset, args.reference_split, **load)
+    reference, labels = reference[: args.num_samples], labels[: args.num_samples]
+    if len(reference) < 2:
+        raise ValueError(
+            f"--reference-split {args.reference_split!r} of {args.dataset} holds "
+            f"{len(reference)} examples; at least 2 are needed."
+        )
+    parzen_data = None
+    if any(spec.name == "parzen" for spec in metrics):
+        validation, _ = load_arrays(args.dataset, args.validation_split, **load)
+        parzen_data = (reference, validation)
+    extractor = args.extractor or DEFAULT_EXTRACTORS.get(args.dataset)
+    if extractor == "inception_v3":
+        from keras_gan.metrics.features import inception_v3
+
+        extractor = inception_v3(weights=args.extractor_weights or "imagenet")
+    needs_extractor = any(spec.needs != "images" for spec in metrics)
+    evaluator = Evaluator(
+        metrics=[spec.name for spec in metrics],
+        reference_images=reference,
+        extractor=extractor if needs_extractor else None,
+        num_samples=args.num_samples,
+        seed=args.seed,
+        value_range=value_range,
+        reference_labels=labels,
+        parzen_data=parzen_data,
+        reference=dict(dataset=args.dataset, split=args.reference_split, source=args.source),
+        cache_dir=default_cache_dir(),
+        verbose=True,
+    )
+    if args.server:
+        from keras_gan.cli import CommandError
+        from keras_gan.serving import ServingError
+
+        try:
+            result = evaluator(sampler)
+        except ServingError as e:
+            raise CommandError(f"{args.server}: {e.code}: {e.message}") from None
+        finally:
+            sampler.close()
+    else:
+        result = evaluator(sampler)
+    width = max(len(key) for key in result.values)
+    print(
+        f"{source}: {result.record['num_fake']} samples vs {result.record['num_real']} "
+        f"{args.dataset} {args.reference_split} examples"
+        + (f", extractor {result.record['extractor']}" if "extractor" in result.record else "")
+    )
+    for key, value in result.values.items():
+        print(f"  {key:<{width}}  {value:.6g}")
+    record = dict(model=source, **result.to_dict())
+    text = json.dumps(record)
+    print(text)
+    if args.json_out:
+        _atomic_write(args.json_out, text + "\n")
+    return 0
+
+
+def _range(args, metadata_range):
+    if args.value_range is not None:
+        low, high = args.value_range
+    else:
+        low, high = metadata_range or (0.0, 1.0)
+    if not low < high:
+        raise ValueError(f"--value-range needs LOW < HIGH; got {low} {high}.")
+    return float(low), float(high)
+
+
+def _atomic_write(path, text):
+    from keras_gan.io import atomic_write_text
+
+    atomic_write_text(path, text)

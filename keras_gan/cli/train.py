@@ -86,4 +86,21 @@ def run(args):
     print(f"Model: {result.model_path}")
     if result.export_path:
         print(f"Exported generator: {result.export_path}")
+    if result.evaluations:
+        last = result.evaluations[-1]
+        scores = ", ".join(f"{key} {last[key]:.4g}" for key in _score_keys(last))
+        print(
+            f"Final scores ({last['num_fake']} samples vs {last['num_real']} "
+            f"{last['reference'].get('split')} examples): {scores}"
+        )
+    if result.best_model_path:
+        print(f"Best model: {result.best_model_path}")
+    if result.best_export_path:
+        print(f"Exported best generator: {result.best_export_path}")
     return 0
+
+
+def _score_keys(record):
+    from keras_gan.metrics.evaluation import METRICS
+
+    return [k for spec in METRICS.values() for k in spec.keys if k in record]
