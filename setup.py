@@ -24,7 +24,7 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10,<3.14",
     packages=find_packages(include=["keras_gan", "keras_gan.*"]),
-    package_data={"keras_gan": ["configs/*.yaml"]},
+    package_data={"keras_gan": ["configs/*.yaml", "metrics/weights/*.h5"]},
     install_requires=[
         "tensorflow~=2.21.0",
         "keras>=3.15,<4",
