@@ -369,17 +369,18 @@ class Evaluator:
 
         Samplers are asked for chunks of at most :data:`SAMPLE_CHUNK` examples (an
         exported ``sample`` signature takes at most 1,024 per call), each with its own
-        seed derived from ``seed``, so a served model and its ``.keras`` file give the
-        same examples and the same scores.
+        seed (:func:`keras_gan.metrics.features.chunk_seed`), so a served model and its
+        ``.keras`` file give the same examples and the same scores.
         """
+        from keras_gan.metrics.features import chunk_seed
+
         if hasattr(sampler, "sample") or callable(sampler):
             draw = sampler.sample if hasattr(sampler, "sample") else None
             n = self.num_samples
-            seeds = np.random.SeedSequence(self.seed).generate_state(-(-n // SAMPLE_CHUNK))
             chunks = []
             for i, start in enumerate(range(0, n, SAMPLE_CHUNK)):
-                size, chunk_seed = min(SAMPLE_CHUNK, n - start), int(seeds[i])
-                chunk = draw(size, seed=chunk_seed) if draw else sampler(size, chunk_seed)
+                size, seed = min(SAMPLE_CHUNK, n - start), chunk_seed(self.seed, i)
+                chunk = draw(size, seed=seed) if draw else sampler(size, seed)
                 chunks.append(np.asarray(chunk, np.float32))
             images = np.concatenate(chunks)
         else:
@@ -398,8 +399,15 @@ class Evaluator:
         fake = self._extract(images) if self.extractor is not None else {}
         fake["images"] = images
         values = {}
-        for spec in self.metrics:
+        progress = None
+        if self.verbose:  # feature extraction has its own bar; this one is per metric
+            import keras
+
+            progress = keras.utils.Progbar(len(self.metrics), unit_name="metric")
+        for i, spec in enumerate(self.metrics):
             values.update(spec.compute(self, fake))
+            if progress is not None:
+                progress.update(i + 1, [(spec.primary, values[spec.primary])])
         return EvaluationResult({k: float(v) for k, v in values.items()}, self.record(len(images)))
 
     def record(self, num_fake):
