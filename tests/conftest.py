@@ -18,7 +18,8 @@ from keras_gan import models, networks  # noqa: E402
 MNIST_DIR = os.path.join(os.environ.get("KERAS_GAN_DATA_DIR", ""), "mnist")
 requires_mnist_idx = pytest.mark.skipif(
     not os.path.isfile(os.path.join(MNIST_DIR, "train-images-idx3-ubyte.gz")),
-    reason="needs the MNIST IDX files in $KERAS_GAN_DATA_DIR/mnist (../shared/data in CI)",
+    reason="set KERAS_GAN_DATA_DIR to a directory holding the MNIST IDX files "
+    "(mnist/train-images-idx3-ubyte.gz and the three other standard files)",
 )
 
 
