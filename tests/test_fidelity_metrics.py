@@ -238,3 +238,18 @@ BAD = [
 def test_bad_input_is_one_clear_error(call, message):
     with pytest.raises(ValueError, match=message):
         call()
+
+
+def test_precomputed_real_radii_give_the_same_scores_and_are_checked():
+    from keras_gan.metrics.prdc import knn_radii
+
+    rng = np.random.default_rng(10)
+    real, fake = rng.normal(size=(150, 6)), rng.normal(0.1, size=(120, 6))
+    assert precision_recall(real, fake, real_radii=knn_radii(real, 3)) == precision_recall(
+        real, fake
+    )
+    assert density_coverage(real, fake, real_radii=knn_radii(real, 5)) == density_coverage(
+        real, fake
+    )
+    with pytest.raises(ValueError, match="one squared radius per real sample"):
+        precision_recall(real, fake, real_radii=np.ones(3))

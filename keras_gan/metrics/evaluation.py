@@ -59,6 +59,8 @@ logger = logging.getLogger("keras_gan.metrics")
 
 #: The most examples :meth:`Evaluator.sample` asks a sampler for at once.
 SAMPLE_CHUNK = 1000
+#: The ``k`` of precision/recall and of density/coverage (the papers' defaults).
+PR_K, DC_K = 3, 5
 
 __all__ = ["METRICS", "EvaluationResult", "Evaluator", "MetricSpec", "best_key", "resolve_metrics"]
 
@@ -102,12 +104,14 @@ def _is(ev, fake):
 
 
 def _pr(ev, fake):
-    p, r = precision_recall(ev.reference_features, fake["features"], k=3)
+    radii = ev.reference_radii(PR_K)
+    p, r = precision_recall(ev.reference_features, fake["features"], PR_K, real_radii=radii)
     return {"precision": p, "recall": r}
 
 
 def _dc(ev, fake):
-    d, c = density_coverage(ev.reference_features, fake["features"], k=5)
+    radii = ev.reference_radii(DC_K)
+    d, c = density_coverage(ev.reference_features, fake["features"], DC_K, real_radii=radii)
     return {"density": d, "coverage": c}
 
 
@@ -308,6 +312,7 @@ class Evaluator:
         reference_images = np.asarray(reference_images)
         self.num_real = len(reference_images)
         self.reference_features = self.reference_logits = self.reference_statistics = None
+        self._radii = {}
         if self.extractor is not None:
             self._check_shape(reference_images.shape[1:])
             self._load_reference(reference_images, cache_dir)
@@ -360,6 +365,17 @@ class Evaluator:
             self.reference_statistics = gaussian_statistics(
                 self.reference_features, "the reference features"
             )
+
+    def reference_radii(self, k):
+        """The reference set's squared ``k``-NN radii, computed once per ``k``."""
+        from keras_gan.metrics.checks import as_features, check_k
+        from keras_gan.metrics.prdc import knn_radii
+
+        if k not in self._radii:
+            features = as_features(self.reference_features, "the reference features")
+            check_k(k, [("reference samples", len(features))])
+            self._radii[k] = knn_radii(features, k)
+        return self._radii[k]
 
     # ------------------------------------------------------------ scoring
     def sample(self, sampler):

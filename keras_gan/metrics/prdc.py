@@ -87,7 +87,8 @@ def _squared_distance_blocks(x, y):
 
 
 def knn_radii(x, k):
-    """Squared distance of each row of ``x`` to its ``k``-th nearest other row."""
+    """Squared distance of each row of ``x [n, d]`` (float64) to its ``k``-th nearest
+    other row."""
     radii = np.empty(len(x))
     for start, block in _squared_distance_blocks(x, x):
         rows = np.arange(len(block))
@@ -100,17 +101,32 @@ def _pair(real, fake):
     return feature_pair(real, fake, "real_features", "fake_features")
 
 
-def precision_recall(real_features, fake_features, k=3):
+def _real_radii(real_radii, real, k):
+    """Precomputed squared radii (checked), or computed now."""
+    if real_radii is None:
+        return knn_radii(real, k)
+    radii = np.asarray(real_radii, np.float64)
+    if radii.shape != (len(real),):
+        raise ValueError(
+            f"real_radii must hold one squared radius per real sample ({len(real)}); got shape "
+            f"{list(radii.shape)}."
+        )
+    return radii
+
+
+def precision_recall(real_features, fake_features, k=3, real_radii=None):
     """Improved precision and recall (see the module docstring).
 
     Args:
         real_features: ``[n, d]`` features of real data.
         fake_features: ``[m, d]`` features of generated data.
         k: the neighbour that sets each ball's radius (``1 <= k < n, m``).
+        real_radii: ``knn_radii(real_features, k)``, when already computed (an
+            evaluation against a fixed reference set computes it once).
     """
     real, fake = _pair(real_features, fake_features)
     k = check_k(k, [("real_features samples", len(real)), ("fake_features samples", len(fake))])
-    real_radii, fake_radii = knn_radii(real, k), knn_radii(fake, k)
+    real_radii, fake_radii = _real_radii(real_radii, real, k), knn_radii(fake, k)
     in_real_ball = np.zeros(len(fake), bool)
     in_fake_ball = np.zeros(len(real), bool)
     for start, block in _squared_distance_blocks(fake, real):  # [fake rows, real]
@@ -120,17 +136,18 @@ def precision_recall(real_features, fake_features, k=3):
     return PrecisionRecall(float(in_real_ball.mean()), float(in_fake_ball.mean()))
 
 
-def density_coverage(real_features, fake_features, k=5):
+def density_coverage(real_features, fake_features, k=5, real_radii=None):
     """Density and coverage (see the module docstring).
 
     Args:
         real_features: ``[n, d]`` features of real data.
         fake_features: ``[m, d]`` features of generated data.
         k: the neighbour that sets each real ball's radius (``1 <= k < n``).
+        real_radii: ``knn_radii(real_features, k)``, when already computed.
     """
     real, fake = _pair(real_features, fake_features)
     k = check_k(k, [("real_features samples", len(real))])
-    real_radii = knn_radii(real, k)
+    real_radii = _real_radii(real_radii, real, k)
     inside = 0
     nearest_fake = np.full(len(real), np.inf)
     for _, block in _squared_distance_blocks(fake, real):
