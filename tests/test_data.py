@@ -17,8 +17,22 @@ from keras_gan.data.idx import IDXFormatError, read_idx
 def offline(monkeypatch, tmp_path):
     """TFDS has nothing prepared (empty data dir) and its download host is unreachable."""
     monkeypatch.setattr(sources, "_network_reachable", lambda *a, **k: False)
+    monkeypatch.setattr(sources, "_warned", set())  # each test sees its fallbacks' warnings
     monkeypatch.delenv("KERAS_GAN_DATA_SOURCE", raising=False)
     return str(tmp_path / "tfds")
+
+
+def test_each_fallback_is_one_warning_per_process(offline, monkeypatch, caplog):
+    monkeypatch.delenv("KERAS_GAN_DATA_DIR", raising=False)
+    caplog.set_level(logging.DEBUG, "keras_gan.data")
+    for split in ("train[:100]", "test[:100]", "train[:100]"):
+        sources.load_image_arrays("mnist", split, data_dir=offline)
+    warnings = [r for r in caplog.records if r.levelno == logging.WARNING]
+    assert [r.getMessage().split(" (")[0] for r in warnings] == [
+        "Cannot load mnist from tfds",
+        "Cannot load mnist from idx",
+    ]
+    assert sum("falling back" in r.getMessage() for r in caplog.records) == 6  # 4 as debug
 
 
 @requires_mnist_idx

@@ -324,3 +324,14 @@ def test_evaluate_cli_metric_errors_are_one_line(tmp_path, capsys):
         err = capsys.readouterr().err.strip()
         assert err.startswith("keras-gan evaluate: error:") and message in err, err
         assert "Traceback" not in err and len(err.splitlines()) == 1
+
+
+def test_the_console_shows_one_error_line_and_no_tensorflow_banners(tmp_path):
+    """TensorFlow's C++ start-up lines (oneDNN, CUDA, cuInit) are hidden by the CLI."""
+    proc = run_cli("evaluate", "--model", str(tmp_path / "none.keras"), "--metrics", "fid",
+                   check=False)  # fmt: skip
+    assert proc.returncode == 2
+    assert proc.stderr.strip().splitlines() == [
+        f"keras-gan evaluate: error: No model at '{tmp_path / 'none.keras'}': expected a "
+        ".keras file or a directory."
+    ]

@@ -8,6 +8,7 @@ Each subcommand lives in its own module of this package with a
 from __future__ import annotations
 
 import argparse
+import contextlib
 import importlib
 import logging
 import os
@@ -46,8 +47,42 @@ def _loaded_user_errors():
     return tuple(found)
 
 
+#: Commands that run TensorFlow (``sample`` only talks HTTP/gRPC).
+TENSORFLOW_COMMANDS = ("train", "evaluate", "figures", "export", "serve")
+
+
 def _quiet_tensorflow():
     os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
+
+
+@contextlib.contextmanager
+def _stderr_silenced():
+    """Point file descriptor 2 at /dev/null for the block: TensorFlow's C++ start-up
+    lines (oneDNN and CUDA banners, ``failed call to cuInit`` on a CPU-only machine)
+    are written before its log level applies, so only the descriptor can hide them."""
+    try:
+        fd = sys.stderr.fileno()
+    except (AttributeError, OSError, ValueError):  # no real stderr (e.g. captured)
+        yield
+        return
+    sys.stderr.flush()
+    saved, devnull = os.dup(fd), os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, fd)
+        yield
+    finally:
+        os.dup2(saved, fd)
+        os.close(saved)
+        os.close(devnull)
+
+
+def _start_tensorflow():
+    """Import TensorFlow and probe its devices with the start-up banners hidden; an
+    import error is still raised (and printed) after stderr is restored."""
+    with _stderr_silenced():
+        import tensorflow as tf
+
+        tf.config.list_physical_devices()
 
 
 def main(argv=None):
@@ -58,6 +93,8 @@ def main(argv=None):
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if args.command in TENSORFLOW_COMMANDS and not args.verbose:
+        _start_tensorflow()
     try:
         return args.func(args) or 0
     except (CommandError, ValueError, FileNotFoundError, *_loaded_user_errors()) as e:

