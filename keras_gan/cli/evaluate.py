@@ -116,7 +116,7 @@ def run(args):
     value_range = value_range_for(args, generator)
     load = dict(value_range=value_range, source=args.source)
     test, _ = load_arrays(args.dataset, args.test_split, **load)
-    validation, _ = load_arrays(args.dataset, args.validation_split, **load)
+    test, validation, validation_split = _parzen_splits(args, test, load)
     result = parzen_evaluate(
         generator.sample,
         test,
@@ -130,7 +130,7 @@ def run(args):
         model=args.model,
         dataset=args.dataset,
         test_split=args.test_split,
-        validation_split=args.validation_split,
+        validation_split=validation_split,
         seed=args.seed,
         **result.to_dict(),
     )
@@ -139,6 +139,15 @@ def run(args):
     if args.json_out:
         _atomic_write(args.json_out, text + "\n")
     return 0
+
+
+def _parzen_splits(args, test, load):
+    """``(test, validation, where)``: the default validation split falls back to halves of the
+    test examples where it is empty (the offline fallback data); a named one must exist."""
+    from keras_gan.evaluation import parzen_data
+
+    explicit = args.validation_split != DEFAULT_VALIDATION_SPLIT
+    return parzen_data(args.dataset, test, args.validation_split, explicit, **load)
 
 
 def _load(args):
@@ -187,8 +196,7 @@ def run_metrics(args):
         )
     parzen_data = None
     if any(spec.name == "parzen" for spec in metrics):
-        validation, _ = load_arrays(args.dataset, args.validation_split, **load)
-        parzen_data = (reference, validation)
+        parzen_data = _parzen_splits(args, reference, load)[:2]
     extractor = args.extractor or DEFAULT_EXTRACTORS.get(args.dataset)
     if extractor == "inception_v3":
         from keras_gan.metrics.features import inception_v3
