@@ -390,6 +390,8 @@ def _metadata(
         "output_dtype": "float32",
         "value_range": value_range,
         "value_range_source": value_range_source,
+        # what the model was trained on (source used, location, examples), when known
+        "training_data": getattr(model, "training_data", None),
         "signatures": {
             DEFAULT_SIGNATURE: {
                 "inputs": {"z": ["float32", [-1, latent_dim]]}

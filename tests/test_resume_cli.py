@@ -1,6 +1,7 @@
 """``keras-gan train`` survives faults, as real processes: SIGKILL and resume,
 divergence, an incompatible checkpoint, a finished run started again."""
 
+import json
 import os
 import random
 import re
@@ -204,3 +205,38 @@ def test_a_finished_run_started_again_writes_nothing(finished_run, tmp_path):
     assert "Training already complete" in proc.stdout and "at step 20" in proc.stdout
     assert snapshot(tmp_path) == before
     assert list_versions(tmp_path / "export") == [1]
+
+
+def test_resuming_on_other_data_is_refused_and_fresh_sets_the_checkpoints_aside(
+    finished_run, tmp_path
+):
+    """Another data set size (as when KERAS_GAN_DATA_DIR appears after an offline run):
+    one line naming both data sets and --fresh; --fresh renames the old checkpoints
+    and trains from step 0, recording the data it saw."""
+    copy_run(finished_run, tmp_path)
+    before = snapshot(tmp_path)
+    config = make_config(
+        tmp_path, training={"epochs": 2}, dataset={"num_examples": 4096},
+        export={"base_dir": str(tmp_path / "export")},
+    )  # fmt: skip
+    proc = run_cli("train", "--config", str(config), check=False)
+    assert proc.returncode == 2, proc.stderr[-2000:]
+    errors = [ln for ln in proc.stderr.splitlines() if ln.startswith("keras-gan train: error:")]
+    assert len(errors) == 1 and "Traceback" not in proc.stderr
+    assert "was trained on gaussians_8 train: 2,048 examples from generated" in errors[0]
+    assert "this run loads gaussians_8 train: 4,096 examples" in errors[0]
+    assert "--fresh" in errors[0] and "--logdir" in errors[0]
+    assert snapshot(tmp_path) == before
+    proc = run_cli("train", "--config", str(config), "--fresh")
+    assert "Started afresh: the earlier checkpoints are now in" in proc.stdout
+    assert "Resuming" not in proc.stdout
+    assert "Trained on gaussians_8 train: 4,096 examples from generated" in proc.stdout
+    aside = [p for p in (tmp_path / "run").iterdir() if ".set-aside-" in p.name]
+    assert len(aside) == 1 and latest_step(aside[0]) == 20  # the old run, kept whole
+    assert latest_step(tmp_path / "run" / "checkpoints") == 40
+    loaded = keras.models.load_model(tmp_path / "run" / "model.keras")
+    assert loaded.training_data["num_examples"] == 4096
+    metadata = json.loads(
+        (tmp_path / "export" / "2" / "assets" / "keras_gan_metadata.json").read_text()
+    )
+    assert metadata["training_data"]["num_examples"] == 4096

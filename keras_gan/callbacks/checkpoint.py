@@ -73,11 +73,13 @@ class CheckpointMismatchError(CheckpointError):
 
 @dataclasses.dataclass(frozen=True)
 class RestoredState:
-    """Where a restored run stands: the checkpoint, its step and completed epochs."""
+    """Where a restored run stands: the checkpoint, its step and completed epochs, and
+    the ``metadata`` it was written with (``None`` when it had none)."""
 
     path: str
     step: int
     epoch: int
+    metadata: dict | None = None
 
 
 def _optimizers(model):
@@ -279,7 +281,8 @@ class Checkpoint(keras.callbacks.Callback):
             self._info.assign(self._info_json())
             step = training_step(model)
             self._last_saved_step = step
-            return RestoredState(path, step, int(self._epoch.numpy()))
+            saved_metadata = (saved_info or {}).get("metadata")
+            return RestoredState(path, step, int(self._epoch.numpy()), saved_metadata)
         if failures:
             raise CheckpointError(
                 f"No checkpoint in {self.directory} can be read (" + "; ".join(failures) + "). "

@@ -27,6 +27,12 @@ def register(subparsers):
     p.add_argument("--logdir", help="run directory: TensorBoard logs, model.keras, samples")
     p.add_argument("--export-dir", help="base directory for the exported SavedModel versions")
     p.add_argument(
+        "--fresh",
+        action="store_true",
+        help="start over: set the run's checkpoints aside (renamed with the time, not deleted) "
+        "instead of resuming from them",
+    )
+    p.add_argument(
         "--dtype-policy",
         metavar="POLICY",
         help="the networks' Keras dtype policy, float32 or mixed_bfloat16 "
@@ -73,7 +79,7 @@ def run(args):
     from keras_gan.training import train
 
     try:
-        result = train(config)
+        result = train(config, fresh=args.fresh)
     except TrainingDiverged as e:
         print(f"keras-gan train: error: {e}", file=sys.stderr)
         return 1
@@ -82,6 +88,10 @@ def run(args):
             "out of memory building or training the model; reduce the networks' widths, "
             "latent_dim or batch_size."
         ) from None
+    if result.data:
+        from keras_gan.training import describe_data
+
+        print(f"Trained on {describe_data(result.data)}")
     print(f"TensorBoard logs: {result.logdir}  (view: tensorboard --logdir {result.logdir})")
     print(f"Model: {result.model_path}")
     if result.export_path:

