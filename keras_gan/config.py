@@ -277,6 +277,9 @@ class LoggingConfig(_Strict):
     #: Run directory: TensorBoard logs, ``model.keras`` and sample PNGs.
     logdir: str = Field("runs/gan", min_length=1)
     sample_every: int = Field(1, ge=1)
+    #: Generator updates between the step-level curves ``game/d_loss``, ...
+    #: (``null``: epoch curves only).
+    step_every: int | None = Field(50, ge=1)
     num_samples: int = Field(64, ge=1, le=4096)
     png: bool = True
 

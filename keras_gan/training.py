@@ -29,6 +29,7 @@ from keras_gan.callbacks import (
     Checkpoint,
     DivergenceGuard,
     DiversityMonitor,
+    GameScalars,
     MomentumSchedule,
     SampleGrid,
 )
@@ -325,22 +326,29 @@ def _sequence_callbacks(config):
 
 def build_callbacks(config):
     logdir = config.logging.logdir
+    every = config.logging.step_every
+    steps = [GameScalars(logdir, every_n_steps=every)] if every else []
     if config.dataset.name in SEQUENCE_DATASETS or config.temperature_schedule is not None:
         return (
             schedule_callbacks(config)
             + _sequence_callbacks(config)
             + [keras.callbacks.TensorBoard(logdir)]
+            + steps
         )
-    return schedule_callbacks(config) + [
-        keras.callbacks.TensorBoard(logdir),
-        SampleGrid(
-            logdir,
-            num_samples=config.logging.num_samples,
-            every=config.logging.sample_every,
-            png_dir=os.path.join(logdir, "samples") if config.logging.png else None,
-            value_range=config.dataset.value_range,
-        ),
-    ]
+    return (
+        schedule_callbacks(config)
+        + steps
+        + [
+            keras.callbacks.TensorBoard(logdir),
+            SampleGrid(
+                logdir,
+                num_samples=config.logging.num_samples,
+                every=config.logging.sample_every,
+                png_dir=os.path.join(logdir, "samples") if config.logging.png else None,
+                value_range=config.dataset.value_range,
+            ),
+        ]
+    )
 
 
 #: Config sections a checkpoint must have been written with (see

@@ -9,6 +9,7 @@ from keras_gan.callbacks.checkpoint import (
 from keras_gan.callbacks.divergence import DivergenceGuard, TrainingDiverged
 from keras_gan.callbacks.diversity import DiversityMonitor, ModeCollapseWarning
 from keras_gan.callbacks.evaluation import GeneratorEvaluation
+from keras_gan.callbacks.game_scalars import GameScalars
 from keras_gan.callbacks.momentum import MomentumSchedule
 from keras_gan.callbacks.parzen import ParzenEvaluation
 from keras_gan.callbacks.sample_grid import SampleGrid
@@ -20,6 +21,7 @@ __all__ = [
     "MomentumSchedule",
     "ParzenEvaluation",
     "GeneratorEvaluation",
+    "GameScalars",
     "Checkpoint",
     "CheckpointError",
     "CheckpointMismatchError",
