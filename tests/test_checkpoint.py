@@ -367,3 +367,32 @@ def test_checkpoint_info_is_json_with_the_structure(tmp_path):
     assert info["format"] == "keras_gan.checkpoint.v1" and info["metadata"] == {"latent_dim": 2}
     assert info["structure"]["model_class"] == "GAN"
     assert info["structure"]["optimizers"]["g_optimizer"]["class"] == "Adam"
+
+
+def test_diversity_monitor_checks_the_final_generator_and_warns_when_the_next_epoch_begins():
+    from keras_gan.data import load_arrays
+
+    real, _ = load_arrays("gaussians_8", num_examples=512, seed=1)
+    gan = linear_gan(0.0)
+    monitor = DiversityMonitor(real, every=2, num_samples=128)
+    seen = {}
+
+    class Count(keras.callbacks.Callback):  # runs after the monitor's hooks
+        def on_epoch_end(self, epoch, logs=None):
+            seen[("end", epoch)] = len(caught)
+
+        def on_epoch_begin(self, epoch, logs=None):
+            seen[("begin", epoch)] = len(caught)
+
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        gan.fit(real, batch_size=64, epochs=3, verbose=0, callbacks=[monitor, Count()])
+    # the check of epoch 2 (index 1) warns when epoch 3 begins, not inside epoch 2's end
+    assert seen[("end", 1)] == 0 and seen[("begin", 2)] == 1
+    assert [epoch for epoch, _ in monitor.history] == [1, 2]  # epoch 3 is the last: checked
+    collapse = [w for w in caught if issubclass(w.category, ModeCollapseWarning)]
+    assert [str(w.message).split(":")[0] for w in collapse] == [
+        "Possible mode collapse at epoch 2",
+        "Possible mode collapse at epoch 3",
+    ]
+    assert all(w.filename.endswith("diversity.py") for w in collapse)

@@ -76,6 +76,10 @@ class DiversityMonitor(keras.callbacks.Callback):
         seed: seed of the fixed noise.
         logdir: TensorBoard log directory (``None``: no summaries).
 
+    A check runs every ``every`` epochs and after the last one. Its warning (a log
+    line and a :class:`ModeCollapseWarning`) is given when the next epoch begins or
+    training ends, after the epoch's progress bar has finished its line.
+
     Attributes:
         reference: mean pairwise distance of the real batch.
         history: ``[(epoch, relative diversity)]`` of every check.
@@ -97,15 +101,32 @@ class DiversityMonitor(keras.callbacks.Callback):
             raise ValueError("DiversityMonitor: the real examples are all equal.")
         self.history = []
         self._writer = None
+        self._pending = None
+        self._last_epoch = None
 
     def relative_diversity(self):
         """The current relative diversity of the trained generator's fixed-noise samples."""
         samples = self.model.sample(self.num_samples, seed=self.seed, average=False)
         return mean_pairwise_distance(samples) / self.reference
 
+    def on_epoch_begin(self, epoch, logs=None):
+        self._emit()
+
     def on_epoch_end(self, epoch, logs=None):
+        self._last_epoch = epoch
         if (epoch + 1) % self.every:
             return
+        self._check(epoch)
+
+    def _emit(self):
+        """Say the pending warning now that the epoch's progress bar has ended its line
+        (said at once, it would be glued to the bar)."""
+        message, self._pending = self._pending, None
+        if message is not None:
+            logger.warning(message)
+            warnings.warn(message, ModeCollapseWarning, stacklevel=1)
+
+    def _check(self, epoch):
         score = self.relative_diversity()
         self.history.append((epoch, score))
         if self.logdir:
@@ -116,14 +137,16 @@ class DiversityMonitor(keras.callbacks.Callback):
                 tf.summary.scalar("diversity/samples", score * self.reference, step=epoch)
             self._writer.flush()
         if np.isfinite(score) and score < self.threshold:
-            message = (
+            self._pending = (
                 f"Possible mode collapse at epoch {epoch + 1}: the samples' mean pairwise "
                 f"distance is {score:.3f} of the data's (threshold {self.threshold})."
             )
-            logger.warning(message)
-            warnings.warn(message, ModeCollapseWarning, stacklevel=2)
 
     def on_train_end(self, logs=None):
+        checked = self.history[-1][0] if self.history else None
+        if self._last_epoch is not None and checked != self._last_epoch:
+            self._check(self._last_epoch)  # the final generator is checked too
+        self._emit()
         if self._writer is not None:
             self._writer.close()
             self._writer = None

@@ -75,7 +75,12 @@ def run(args):
 
     logging.getLogger("absl").setLevel(logging.WARNING)  # TF checkpointing chatter
 
-    from keras_gan.callbacks import TrainingDiverged
+    import warnings
+
+    from keras_gan.callbacks import ModeCollapseWarning, TrainingDiverged
+
+    # The monitor logs its own one-line warning; Python's would repeat it with a path.
+    warnings.filterwarnings("ignore", category=ModeCollapseWarning)
     from keras_gan.training import train
 
     try:
