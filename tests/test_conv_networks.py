@@ -1,5 +1,7 @@
 """DCGAN and ResNet networks; the shipped convolutional configs build and train."""
 
+import os
+
 import keras
 import numpy as np
 import pytest
@@ -117,3 +119,27 @@ def test_mnist_conv_configs_build_and_train(tmp_path, name, model_cls, d_steps):
     lo, hi = config.dataset.value_range
     samples = model.sample(4, seed=0)
     assert samples.shape == (4, 28, 28, 1) and lo <= samples.min() and samples.max() <= hi
+
+
+@pytest.mark.skipif(
+    not os.path.isfile(
+        os.path.join(os.environ.get("KERAS_GAN_DATA_DIR", ""), "fashion-mnist",
+                     "train-images-idx3-ubyte.gz")
+    ),
+    reason="set KERAS_GAN_DATA_DIR to a directory holding the Fashion-MNIST IDX files "
+    "(fashion-mnist/train-images-idx3-ubyte.gz and the three other standard files)",
+)  # fmt: skip
+def test_fashion_mnist_dcgan_config_trains_scores_in_tanh_range_and_keeps_the_best(tmp_path):
+    """The Fashion-MNIST config: images in [-1, 1], scored with the shipped Fashion-MNIST
+    classifier (rescaled to [0, 1] for it), best model and its export kept by FID."""
+    config, result = run_config(
+        "fashion_mnist_dcgan", tmp_path,
+        **{"training.batch_size": 8, "dataset.num_examples": 200, "evaluation.num_samples": 300},
+    )  # fmt: skip
+    assert config.dataset.value_range == (-1.0, 1.0)
+    (record,) = result.evaluations
+    assert record["extractor"] == "fashion_mnist_classifier" and record["num_fake"] == 300
+    assert {"fid", "kid", "is", "precision", "recall"} <= set(record)
+    assert result.best_model_path and os.path.isfile(result.best_model_path)
+    assert os.path.isfile(os.path.join(result.best_export_path, "saved_model.pb"))
+    assert result.data["dataset"] == "fashion_mnist" and result.data["num_examples"] == 200
