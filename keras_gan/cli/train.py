@@ -74,6 +74,7 @@ def run(args):
     import tensorflow as tf  # heavy: imported after the config is valid
 
     logging.getLogger("absl").setLevel(logging.WARNING)  # TF checkpointing chatter
+    logging.getLogger("tensorflow").setLevel(logging.WARNING)  # "Assets written to ..."
 
     import warnings
 
