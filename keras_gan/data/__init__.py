@@ -57,7 +57,8 @@ def dataset_names():
     return sorted(IMAGE_DATASETS) + sorted(TOY_DISTRIBUTIONS) + list(SEQUENCE_DATASETS)
 
 
-def _check_value_range(value_range):
+def check_value_range(value_range):
+    """``(low, high)`` as floats, finite with ``low < high``, or a ValueError."""
     try:
         lo, hi = (float(v) for v in value_range)
     except (TypeError, ValueError):
@@ -72,7 +73,7 @@ def _image_arrays(name, split, source, num_examples, value_range, params):
     ``num_examples``), and its checked output value range."""
     if params:
         raise ValueError(f"Unknown argument(s) {sorted(params)} for image data set {name!r}.")
-    value_range = _check_value_range(value_range)
+    value_range = check_value_range(value_range)
     images, labels, used = load_image_arrays(name, split, source)
     if num_examples is not None:
         images, labels = images[:num_examples], labels[:num_examples]

@@ -53,6 +53,8 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_gan.data import check_value_range
+
 __all__ = [
     "CLASSIFIER_TEST_ACCURACY",
     "CLASSIFIER_WEIGHTS",
@@ -634,7 +636,7 @@ def extract_features(
         raise TypeError(f"seed must be an int or None; got {seed!r}.")
     if seed is not None and seed < 0:
         raise ValueError(f"seed must be >= 0; got {seed}.")
-    lo, hi = _check_value_range(value_range)
+    lo, hi = check_value_range(value_range)
     batches, total = _batches(source, num_samples, batch_size, seed, len(extractor.input_shape))
     num_batches = None if total is None else -(-total // batch_size)
     progbar = None
@@ -678,16 +680,6 @@ def _extract(extractor, images, batch_size, kinds):
             raise ValueError(f"The extractor {extractor.name!r} has no {k}.")
         out[k] = np.asarray(method(images, batch_size=batch_size), np.float32)
     return out
-
-
-def _check_value_range(value_range):
-    try:
-        lo, hi = (float(v) for v in value_range)
-    except (TypeError, ValueError):
-        raise ValueError(f"value_range must be a pair (low, high); got {value_range!r}.") from None
-    if not (np.isfinite(lo) and np.isfinite(hi) and lo < hi):
-        raise ValueError(f"value_range must satisfy low < high (finite); got {value_range!r}.")
-    return lo, hi
 
 
 def _warn_if_out_of_range(images, lo, hi):
