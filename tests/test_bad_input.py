@@ -106,7 +106,8 @@ def test_config_base_extends_another_config(tmp_path):
     quick = load_config("mnist_mlp_quick")
     paper = load_config("mnist_mlp")
     assert quick.generator == paper.generator and quick.discriminator == paper.discriminator
-    assert quick.training.epochs == 10 and paper.training.epochs == 300
+    assert quick.training.epochs == 12 and paper.training.epochs == 300
+    assert quick.training.steps_per_epoch == 500  # updates, whatever the data set size
     # Separate run directories: the paper run must not resume from the quick run's checkpoints.
     assert quick.logging.logdir == "runs/mnist_mlp_quick" != paper.logging.logdir
     # A section naming another optimizer replaces the base's (no SGD keys leak into Adam).
