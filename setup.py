@@ -54,9 +54,16 @@ setup(
             "scipy>=1.11,<2",
         ],
         "lint": ["ruff>=0.6"],
-        # benchmarks/: psutil for peak memory; torch for train_throughput.py's PyTorch peer
+        # benchmarks/: psutil for peak memory; torch for train_throughput.py's PyTorch peer;
+        # the reference implementations that metrics.py checks the metrics against
         # (never imported by the package).
-        "bench": ["torch==2.13.0", "psutil>=5.9"],
+        "bench": [
+            "torch==2.13.0",
+            "psutil>=5.9",
+            "prdc>=0.2",
+            "pytorch-fid>=0.3",
+            "torch-fidelity>=0.4",
+        ],
         "gpu": ["tensorflow[and-cuda]~=2.21.0"],
     },
     entry_points={"console_scripts": ["keras-gan=keras_gan.cli:main"]},
