@@ -253,3 +253,17 @@ def test_precomputed_real_radii_give_the_same_scores_and_are_checked():
     )
     with pytest.raises(ValueError, match="one squared radius per real sample"):
         precision_recall(real, fake, real_radii=np.ones(3))
+
+
+def test_fid_of_singular_covariances_is_accurate():
+    """Half the directions dead (zero variance), covariances rotated so that rounding
+    leaves noise there: the closed form of commuting covariances still holds to 1e-9."""
+    rng = np.random.default_rng(11)
+    d = 64
+    q, _ = np.linalg.qr(rng.normal(size=(d, d)))
+    va, vb = rng.uniform(0.1, 2, d), rng.uniform(0.1, 2, d)
+    va[d // 2 :] = vb[d // 2 :] = 0.0
+    sa, sb = (q * va) @ q.T, (q * vb) @ q.T
+    ma, mb = rng.normal(size=d), rng.normal(size=d)
+    expected = ((ma - mb) ** 2).sum() + ((np.sqrt(va) - np.sqrt(vb)) ** 2).sum()
+    assert frechet_distance((ma, sa), (mb, sb)) == pytest.approx(expected, rel=1e-9)
