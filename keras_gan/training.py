@@ -445,12 +445,17 @@ def build_monitors(config, dataset, checkpoint=None):
     guard = DivergenceGuard(checkpoint) if m.stop_on_divergence else None
     diversity = None
     if m.diversity_every:
+        from keras_gan.evaluation import DEFAULT_EXTRACTORS
+
         diversity = DiversityMonitor(
             dataset,
             every=m.diversity_every,
             num_samples=m.diversity_samples,
             threshold=m.diversity_threshold,
             logdir=config.logging.logdir,
+            # MNIST-like data: classes covered, by the shipped classifier
+            classifier=DEFAULT_EXTRACTORS.get(config.dataset.name),
+            value_range=config.dataset.value_range,
         )
     return guard, diversity
 

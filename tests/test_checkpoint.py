@@ -8,7 +8,7 @@ import keras
 import numpy as np
 import pytest
 import tensorflow as tf
-from conftest import toy_gan
+from conftest import requires_mnist_idx, toy_gan
 
 from keras_gan import models, networks
 from keras_gan.callbacks import (
@@ -396,3 +396,34 @@ def test_diversity_monitor_checks_the_final_generator_and_warns_when_the_next_ep
         "Possible mode collapse at epoch 3",
     ]
     assert all(w.filename.endswith("diversity.py") for w in collapse)
+
+
+@requires_mnist_idx
+def test_diversity_monitor_on_mnist_counts_classes_with_the_shipped_classifier():
+    """Real digits cover all ten classes; samples that are all one digit (a collapse the
+    pairwise distance can miss: distinct images of one class) are warned about."""
+    from keras_gan.data import load_arrays
+
+    digits, labels = load_arrays("mnist", "test[:2000]")
+
+    class Sampler:  # what the monitor needs of a model: sample(n, seed, average)
+        def __init__(self, images):
+            self.images = images
+
+        def sample(self, n, seed=0, average=True):
+            return self.images[:n]
+
+    for images, warned in ((digits, False), (digits[labels == 1], True)):
+        monitor = DiversityMonitor(digits, num_samples=200, classifier="mnist")
+        monitor.set_model(Sampler(images))
+        with warnings.catch_warnings(record=True) as caught:
+            warnings.simplefilter("always")
+            monitor.on_epoch_end(0)
+            monitor.on_train_end()
+        collapse = [str(w.message) for w in caught if issubclass(w.category, ModeCollapseWarning)]
+        covered = monitor.class_history[0][1]
+        if warned:
+            assert covered <= 2 and len(collapse) == 1
+            assert "cover" in collapse[0] and "of 10 classes" in collapse[0]
+        else:
+            assert covered == 10 and not collapse

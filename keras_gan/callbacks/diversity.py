@@ -76,7 +76,12 @@ class DiversityMonitor(keras.callbacks.Callback):
         seed: seed of the fixed noise.
         logdir: TensorBoard log directory (``None``: no summaries).
 
-    A check runs every ``every`` epochs and after the last one. Its warning (a log
+    With ``classifier`` (an extractor with logits, e.g. ``"mnist"``; ``keras-gan
+    train`` passes the data set's shipped classifier for MNIST and Fashion-MNIST),
+    the warning is about classes instead: fewer than ``min_classes`` (default: all
+    but 2) classes predicted for at least ``min_fraction`` of the samples each;
+    ``diversity/classes_covered`` is logged too. A check runs every ``every``
+    epochs and after the last one. Its warning (a log
     line and a :class:`ModeCollapseWarning`) is given when the next epoch begins or
     training ends, after the epoch's progress bar has finished its line.
 
@@ -85,8 +90,26 @@ class DiversityMonitor(keras.callbacks.Callback):
         history: ``[(epoch, relative diversity)]`` of every check.
     """
 
-    def __init__(self, real, every=1, num_samples=256, threshold=0.1, seed=0, logdir=None):
+    def __init__(
+        self,
+        real,
+        every=1,
+        num_samples=256,
+        threshold=0.1,
+        seed=0,
+        logdir=None,
+        classifier=None,
+        value_range=(0.0, 1.0),
+        min_classes=None,
+        min_fraction=0.01,
+    ):
         super().__init__()
+        self.classifier = classifier
+        self.value_range = value_range
+        self.min_fraction = float(min_fraction)
+        self.min_classes = min_classes
+        #: ``[(epoch, classes covered)]`` of every check with a ``classifier``.
+        self.class_history = []
         if int(every) < 1 or int(num_samples) < 2 or not float(threshold) >= 0:
             raise ValueError("DiversityMonitor needs every >= 1, num_samples >= 2, threshold >= 0.")
         self.every = int(every)
@@ -136,10 +159,36 @@ class DiversityMonitor(keras.callbacks.Callback):
                 tf.summary.scalar("diversity/relative", score, step=epoch)
                 tf.summary.scalar("diversity/samples", score * self.reference, step=epoch)
             self._writer.flush()
-        if np.isfinite(score) and score < self.threshold:
+        if self.classifier is not None:
+            self._check_classes(epoch)
+        elif np.isfinite(score) and score < self.threshold:
             self._pending = (
                 f"Possible mode collapse at epoch {epoch + 1}: the samples' mean pairwise "
                 f"distance is {score:.3f} of the data's (threshold {self.threshold})."
+            )
+
+    def _check_classes(self, epoch):
+        """Classes covered by at least ``min_fraction`` of the samples, as the
+        classifier sees them (the MNIST mode-collapse measure)."""
+        from keras_gan.metrics.features import class_distribution
+
+        samples = self.model.sample(self.num_samples, seed=self.seed, average=False)
+        result = class_distribution(
+            self.classifier, samples, min_fraction=self.min_fraction,
+            value_range=self.value_range,
+        )  # fmt: skip
+        self.class_history.append((epoch, result.classes_covered))
+        if self._writer is not None:
+            with self._writer.as_default():
+                tf.summary.scalar("diversity/classes_covered", result.classes_covered, step=epoch)
+            self._writer.flush()
+        least = self.min_classes or max(1, result.num_classes - 2)
+        if result.classes_covered < least:
+            self._pending = (
+                f"Possible mode collapse at epoch {epoch + 1}: the samples cover "
+                f"{result.classes_covered} of {result.num_classes} classes (at least "
+                f"{self.min_fraction:.0%} of them each, by the {self.classifier} classifier; "
+                f"missing {result.missing}); expected at least {least}."
             )
 
     def on_train_end(self, logs=None):
