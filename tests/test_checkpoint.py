@@ -427,3 +427,31 @@ def test_diversity_monitor_on_mnist_counts_classes_with_the_shipped_classifier()
             assert "cover" in collapse[0] and "of 10 classes" in collapse[0]
         else:
             assert covered == 10 and not collapse
+
+
+@requires_mnist_idx
+def test_class_check_warns_on_classes_lost_not_on_classes_not_yet_learnt():
+    from keras_gan.data import load_arrays
+
+    digits, labels = load_arrays("mnist", "test[:2000]")
+    ones = digits[labels == 1]
+
+    class Sampler:
+        images = ones
+
+        def sample(self, n, seed=0, average=True):
+            return self.images[:n]
+
+    sampler = Sampler()
+    monitor = DiversityMonitor(digits, num_samples=200, classifier="mnist")
+    monitor.set_model(sampler)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        for epoch, images in enumerate((ones, digits, ones, digits)):
+            sampler.images = images
+            monitor.on_epoch_begin(epoch)
+            monitor.on_epoch_end(epoch)
+        monitor.on_train_end()
+    collapse = [str(w.message) for w in caught if issubclass(w.category, ModeCollapseWarning)]
+    assert [c for _, c in monitor.class_history][1::2] == [10, 10]
+    assert len(collapse) == 1 and collapse[0].startswith("Possible mode collapse at epoch 3")

@@ -79,8 +79,10 @@ class DiversityMonitor(keras.callbacks.Callback):
     With ``classifier`` (an extractor with logits, e.g. ``"mnist"``; ``keras-gan
     train`` passes the data set's shipped classifier for MNIST and Fashion-MNIST),
     the warning is about classes instead: fewer than ``min_classes`` (default: all
-    but 2) classes predicted for at least ``min_fraction`` of the samples each;
-    ``diversity/classes_covered`` is logged too. A check runs every ``every``
+    but 2) classes predicted for at least ``min_fraction`` of the samples each,
+    after they had been covered (an early generator that has not learnt every class
+    yet is no collapse), or by the final generator; ``diversity/classes_covered``
+    is logged too. A check runs every ``every``
     epochs and after the last one. Its warning (a log
     line and a :class:`ModeCollapseWarning`) is given when the next epoch begins or
     training ends, after the epoch's progress bar has finished its line.
@@ -110,6 +112,8 @@ class DiversityMonitor(keras.callbacks.Callback):
         self.min_classes = min_classes
         #: ``[(epoch, classes covered)]`` of every check with a ``classifier``.
         self.class_history = []
+        self._best_classes = 0
+        self._last_classes = None
         if int(every) < 1 or int(num_samples) < 2 or not float(threshold) >= 0:
             raise ValueError("DiversityMonitor needs every >= 1, num_samples >= 2, threshold >= 0.")
         self.every = int(every)
@@ -149,7 +153,7 @@ class DiversityMonitor(keras.callbacks.Callback):
             logger.warning(message)
             warnings.warn(message, ModeCollapseWarning, stacklevel=1)
 
-    def _check(self, epoch):
+    def _check(self, epoch, final=False):
         score = self.relative_diversity()
         self.history.append((epoch, score))
         if self.logdir:
@@ -160,16 +164,18 @@ class DiversityMonitor(keras.callbacks.Callback):
                 tf.summary.scalar("diversity/samples", score * self.reference, step=epoch)
             self._writer.flush()
         if self.classifier is not None:
-            self._check_classes(epoch)
+            self._check_classes(epoch, final)
         elif np.isfinite(score) and score < self.threshold:
             self._pending = (
                 f"Possible mode collapse at epoch {epoch + 1}: the samples' mean pairwise "
                 f"distance is {score:.3f} of the data's (threshold {self.threshold})."
             )
 
-    def _check_classes(self, epoch):
+    def _check_classes(self, epoch, final=False):
         """Classes covered by at least ``min_fraction`` of the samples, as the
-        classifier sees them (the MNIST mode-collapse measure)."""
+        classifier sees them (the MNIST mode-collapse measure). During training it
+        warns when classes once covered are lost (early epochs that have not learnt
+        every class yet are no collapse); the final generator is held to it anyway."""
         from keras_gan.metrics.features import class_distribution
 
         samples = self.model.sample(self.num_samples, seed=self.seed, average=False)
@@ -183,18 +189,28 @@ class DiversityMonitor(keras.callbacks.Callback):
                 tf.summary.scalar("diversity/classes_covered", result.classes_covered, step=epoch)
             self._writer.flush()
         least = self.min_classes or max(1, result.num_classes - 2)
-        if result.classes_covered < least:
-            self._pending = (
-                f"Possible mode collapse at epoch {epoch + 1}: the samples cover "
-                f"{result.classes_covered} of {result.num_classes} classes (at least "
-                f"{self.min_fraction:.0%} of them each, by the {self.classifier} classifier; "
-                f"missing {result.missing}); expected at least {least}."
-            )
+        reached = self._best_classes >= least  # had it covered them, and lost them?
+        self._best_classes = max(self._best_classes, result.classes_covered)
+        self._last_classes = (epoch, result, least)
+        if result.classes_covered < least and (reached or final):
+            self._pending = self._class_message(epoch, result, least)
+
+    def _class_message(self, epoch, result, least):
+        return (
+            f"Possible mode collapse at epoch {epoch + 1}: the samples cover "
+            f"{result.classes_covered} of {result.num_classes} classes (at least "
+            f"{self.min_fraction:.0%} of them each, by the {self.classifier} classifier; "
+            f"missing {result.missing}); expected at least {least}."
+        )
 
     def on_train_end(self, logs=None):
         checked = self.history[-1][0] if self.history else None
         if self._last_epoch is not None and checked != self._last_epoch:
-            self._check(self._last_epoch)  # the final generator is checked too
+            self._check(self._last_epoch, final=True)  # the final generator is checked too
+        elif self._last_classes is not None and self._pending is None:
+            epoch, result, least = self._last_classes  # checked at the last epoch already
+            if result.classes_covered < least:  # the final generator's rule
+                self._pending = self._class_message(epoch, result, least)
         self._emit()
         if self._writer is not None:
             self._writer.close()
