@@ -283,10 +283,9 @@ class Evaluator:
             raise ValueError(f"num_samples must be an int >= 2; got {num_samples!r}.")
         self.num_samples = int(num_samples)
         self.seed = int(seed)
-        low, high = (float(v) for v in value_range)
-        if not low < high:
-            raise ValueError(f"value_range needs low < high; got {value_range!r}.")
-        self.value_range = (low, high)
+        from keras_gan.data import check_value_range
+
+        self.value_range = check_value_range(value_range)
         self.batch_size = int(batch_size)
         self.kid_subsets, self.kid_subset_size = int(kid_subsets), int(kid_subset_size)
         self.is_splits = int(is_splits)
