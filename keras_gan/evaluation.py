@@ -69,50 +69,78 @@ def parzen_data(name, reference, validation_split, explicit, value_range, source
     return reference[half:], reference[:half], f"the first {half} reference examples"
 
 
+def build_evaluator(
+    metrics, dataset, reference_split, num_samples, seed=0, value_range=(0.0, 1.0),
+    source="auto", extractor=None, extractor_weights=None, validation_split=None,
+    explicit_validation=False, verbose=False, what="reference_split",
+):  # fmt: skip
+    """An :class:`~keras_gan.metrics.evaluation.Evaluator` of ``metrics`` against at most
+    ``num_samples`` examples of ``dataset``'s ``reference_split``: the extractor is
+    ``extractor`` or the data set's classifier (``inception_v3`` with
+    ``extractor_weights``), parzen chooses sigma as :func:`parzen_data` says, and the
+    reference features are cached in ``default_cache_dir()``. ``what`` names the
+    reference split's setting in an error. Used by the config's ``evaluation``
+    section and by ``keras-gan evaluate --metrics``."""
+    from keras_gan.metrics.evaluation import Evaluator, default_cache_dir, resolve_metrics
+
+    specs = resolve_metrics(metrics)
+    reference, labels = load_arrays(
+        dataset, reference_split, value_range=value_range, source=source
+    )
+    reference, labels = reference[:num_samples], labels[:num_samples]
+    if len(reference) < 2:
+        raise ValueError(
+            f"{what} {reference_split!r} of {dataset} holds {len(reference)} examples; "
+            "evaluation needs at least 2."
+        )
+    extractor = extractor or DEFAULT_EXTRACTORS.get(dataset)
+    if not any(spec.needs != "images" for spec in specs):
+        extractor = None
+    elif extractor == "inception_v3":
+        from keras_gan.metrics.features import inception_v3
+
+        extractor = inception_v3(weights=extractor_weights or "imagenet")
+    parzen = None
+    if any(spec.name == "parzen" for spec in specs):
+        parzen = parzen_data(
+            dataset, reference, validation_split, explicit_validation, value_range, source
+        )[:2]
+    return Evaluator(
+        [spec.name for spec in specs],
+        reference,
+        extractor=extractor,
+        num_samples=num_samples,
+        seed=seed,
+        value_range=value_range,
+        reference_labels=labels,
+        parzen_data=parzen,
+        reference=dict(dataset=dataset, split=reference_split, source=source),
+        cache_dir=default_cache_dir(),
+        verbose=verbose,
+    )
+
+
 def build_evaluation(config):
     """The configured :class:`~keras_gan.callbacks.GeneratorEvaluation`, or ``None``."""
     e = config.evaluation
     if e is None:
         return None
     from keras_gan.callbacks import GeneratorEvaluation
-    from keras_gan.metrics.evaluation import Evaluator, default_cache_dir
 
     d = config.dataset
-    reference, labels = load_arrays(
-        d.name, e.reference_split, value_range=d.value_range, source=d.source
-    )
-    reference, labels = reference[: e.num_samples], labels[: e.num_samples]
-    if len(reference) < 2:
-        raise ValueError(
-            f"evaluation.reference_split {e.reference_split!r} of {d.name} holds "
-            f"{len(reference)} examples; evaluation needs at least 2."
-        )
-    names = set(e.metrics)
-    extractor = extractor_of(e, d.name) if names - {"parzen"} else None
-    if extractor == "inception_v3":
-        from keras_gan.metrics.features import inception_v3
-
-        extractor = inception_v3(weights=e.extractor_weights or "imagenet")
-    evaluator = Evaluator(
+    evaluator = build_evaluator(
         e.metrics,
-        reference,
-        extractor=extractor,
-        num_samples=e.num_samples,
+        d.name,
+        e.reference_split,
+        e.num_samples,
         seed=e.seed,
         value_range=d.value_range,
-        reference_labels=labels,
-        parzen_data=parzen_data(
-            d.name,
-            reference,
-            e.validation_split or complement_split(d.split),
-            explicit=e.validation_split is not None,
-            value_range=d.value_range,
-            source=d.source,
-        )[:2]
-        if "parzen" in names
-        else None,
-        reference=dict(dataset=d.name, split=e.reference_split, source=d.source),
-        cache_dir=default_cache_dir(),
+        source=d.source,
+        extractor=e.extractor,
+        extractor_weights=e.extractor_weights,
+        validation_split=e.validation_split or complement_split(d.split),
+        explicit_validation=e.validation_split is not None,
+        what="evaluation.reference_split",
     )
     logdir = config.logging.logdir
     return GeneratorEvaluation(

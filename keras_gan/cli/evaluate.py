@@ -92,11 +92,15 @@ def add_common_arguments(p):
     )
 
 
-def value_range_for(args, generator):
+def value_range_for(args, metadata):
+    """``--value-range``, else the model's (a loaded generator's, or served) metadata's
+    ``value_range``, else ``(0, 1)``."""
+    if not isinstance(metadata, dict):
+        metadata = metadata.metadata  # a LoadedGenerator
     if args.value_range is not None:
         low, high = args.value_range
     else:
-        low, high = generator.metadata.get("value_range", (0.0, 1.0))
+        low, high = metadata.get("value_range") or (0.0, 1.0)
     if not low < high:
         raise ValueError(f"--value-range needs LOW < HIGH; got {low} {high}.")
     return float(low), float(high)
@@ -173,48 +177,28 @@ def run_metrics(args):
     """``--metrics``: the scores of :mod:`keras_gan.metrics.evaluation`, a table and JSON."""
     import json
 
-    from keras_gan.data import load_arrays
-    from keras_gan.evaluation import DEFAULT_EXTRACTORS
-    from keras_gan.metrics.evaluation import Evaluator, default_cache_dir, resolve_metrics
+    from keras_gan.evaluation import build_evaluator
 
-    metrics = resolve_metrics(args.metrics or "parzen")
     if args.server:
         sampler, metadata = _served(args)
-        value_range = _range(args, metadata.get("value_range"))
         source = f"{args.server} model {args.model_name}"
     else:
         sampler = _load(args)
-        value_range = value_range_for(args, sampler)
-        source = args.model
-    load = dict(value_range=value_range, source=args.source)
-    reference, labels = load_arrays(args.dataset, args.reference_split, **load)
-    reference, labels = reference[: args.num_samples], labels[: args.num_samples]
-    if len(reference) < 2:
-        raise ValueError(
-            f"--reference-split {args.reference_split!r} of {args.dataset} holds "
-            f"{len(reference)} examples; at least 2 are needed."
-        )
-    parzen_data = None
-    if any(spec.name == "parzen" for spec in metrics):
-        parzen_data = _parzen_splits(args, reference, load)[:2]
-    extractor = args.extractor or DEFAULT_EXTRACTORS.get(args.dataset)
-    if extractor == "inception_v3":
-        from keras_gan.metrics.features import inception_v3
-
-        extractor = inception_v3(weights=args.extractor_weights or "imagenet")
-    needs_extractor = any(spec.needs != "images" for spec in metrics)
-    evaluator = Evaluator(
-        metrics=[spec.name for spec in metrics],
-        reference_images=reference,
-        extractor=extractor if needs_extractor else None,
-        num_samples=args.num_samples,
+        metadata, source = sampler.metadata, args.model
+    evaluator = build_evaluator(
+        args.metrics or "parzen",
+        args.dataset,
+        args.reference_split,
+        args.num_samples,
         seed=args.seed,
-        value_range=value_range,
-        reference_labels=labels,
-        parzen_data=parzen_data,
-        reference=dict(dataset=args.dataset, split=args.reference_split, source=args.source),
-        cache_dir=default_cache_dir(),
+        value_range=value_range_for(args, metadata),
+        source=args.source,
+        extractor=args.extractor,
+        extractor_weights=args.extractor_weights,
+        validation_split=args.validation_split,
+        explicit_validation=args.validation_split != DEFAULT_VALIDATION_SPLIT,
         verbose=True,
+        what="--reference-split",
     )
     if args.server:
         from keras_gan.cli import CommandError
@@ -242,16 +226,6 @@ def run_metrics(args):
     if args.json_out:
         _atomic_write(args.json_out, text + "\n")
     return 0
-
-
-def _range(args, metadata_range):
-    if args.value_range is not None:
-        low, high = args.value_range
-    else:
-        low, high = metadata_range or (0.0, 1.0)
-    if not low < high:
-        raise ValueError(f"--value-range needs LOW < HIGH; got {low} {high}.")
-    return float(low), float(high)
 
 
 def _atomic_write(path, text):
