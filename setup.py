@@ -52,6 +52,9 @@ setup(
             "hypothesis>=6.100,<7",
             "psutil>=5.9",
             "scipy>=1.11,<2",
+            # Pages checked in a real headless browser (tests/browser.py), driving
+            # the system's Chromium.
+            "playwright>=1.45,<2",
         ],
         "lint": ["ruff>=0.6"],
         # benchmarks/: psutil for peak memory; torch for train_throughput.py's PyTorch peer;
