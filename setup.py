@@ -38,6 +38,9 @@ setup(
         "pillow>=10,<13",
         "pyyaml>=6,<7",
         "pydantic>=2.6,<3",
+        # import keras_gan registers the package's Keras classes when Keras is
+        # imported (a post-import hook; TensorFlow depends on wrapt too).
+        "wrapt>=1.14",
         # keras-gan serve: REST (aiohttp), gRPC (grpcio), fast JSON responses (orjson);
         # the REST client (requests).
         "aiohttp>=3.9,<4",
