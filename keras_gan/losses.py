@@ -32,9 +32,43 @@ fake_logits = np.array([-1.0, -2.0])
 losses.discriminator_loss(real_logits, fake_logits)  # -V(D, G)
 losses.non_saturating_generator_loss(fake_logits)    # -E[log D(G(z))]
 ```
+
+The adversarial losses
+----------------------
+:data:`LOSSES` maps each loss name to an :class:`AdversarialLoss`: a pair of
+pure functions ``discriminator(real_out, fake_out)`` and ``generator(real_out,
+fake_out)`` (most generator sides ignore ``real_out``; the relativistic one
+does not), which :class:`keras_gan.models.GAN` takes as ``loss="hinge"``...
+
+* ``non_saturating`` (Goodfellow et al. 2014): D ``E[sp(-r)] + E[sp(f)]``,
+  G ``E[sp(-f)]``;
+* ``minimax`` (ibid., Eq. 1): the same D, G ``-E[sp(f)]``;
+* ``wasserstein`` (Arjovsky et al. 2017): D ``E[f] - E[r]``, G ``-E[f]``;
+* ``hinge`` (Lim & Ye 2017; SNGAN, BigGAN): D ``E[relu(1 - r)] + E[relu(1 + f)]``,
+  G ``-E[f]``;
+* ``least_squares`` (Mao et al. 2017): D ``E[(r - 1)^2] / 2 + E[f^2] / 2``,
+  G ``E[(f - 1)^2] / 2``;
+* ``relativistic_average`` (RaSGAN, Jolicoeur-Martineau 2018):
+  D ``E[sp(-(r - E f))] + E[sp(f - E r)]``, G ``E[sp(-(f - E r))] + E[sp(r - E f)]``.
+
+``sp`` is softplus, ``r`` and ``f`` are D's outputs on real and generated data.
+``least_squares`` is the ``a, b, c = 0, 1, 1`` form of Mao et al. (2017, Eq. 2);
+it squares raw outputs, so it overflows float32 for outputs beyond ~1e19 (every
+other loss here is finite for every finite output). In the relativistic loss
+(Jolicoeur-Martineau 2018) the average of the other side is taken over the
+replica's batch.
+
+```python
+loss = losses.get_loss("hinge")
+d_loss = loss.discriminator(real_logits, fake_logits)
+g_loss = loss.generator(real_logits, fake_logits)
+```
 """
 
 from __future__ import annotations
+
+import dataclasses
+from collections.abc import Callable
 
 import tensorflow as tf
 
@@ -45,8 +79,17 @@ __all__ = [
     "wasserstein_critic_loss",
     "wasserstein_generator_loss",
     "gradient_penalty",
+    "hinge_discriminator_loss",
+    "hinge_generator_loss",
+    "least_squares_discriminator_loss",
+    "least_squares_generator_loss",
+    "relativistic_average_discriminator_loss",
+    "relativistic_average_generator_loss",
     "GENERATOR_LOSSES",
     "get_generator_loss",
+    "AdversarialLoss",
+    "LOSSES",
+    "get_loss",
 ]
 
 
@@ -195,3 +238,162 @@ def get_generator_loss(name):
         raise ValueError(
             f"Unknown generator_loss {name!r}. Allowed: {sorted(GENERATOR_LOSSES)}."
         ) from None
+
+
+def hinge_discriminator_loss(real_out, fake_out, global_batch_size=None):
+    """Hinge loss of D (Lim & Ye 2017; SNGAN, BigGAN):
+    ``E[relu(1 - D(x))] + E[relu(1 + D(G(z)))]``."""
+    real_out = _as_float(real_out)
+    fake_out = _as_float(fake_out)
+    return _reduce(tf.nn.relu(1.0 - real_out), global_batch_size) + _reduce(
+        tf.nn.relu(1.0 + fake_out), global_batch_size
+    )
+
+
+def hinge_generator_loss(fake_out, global_batch_size=None):
+    """Hinge loss of G: ``-E[D(G(z))]`` (the Wasserstein generator loss)."""
+    return wasserstein_generator_loss(fake_out, global_batch_size)
+
+
+def least_squares_discriminator_loss(real_out, fake_out, global_batch_size=None):
+    """LSGAN's D (Mao et al. 2017, Eq. 2 with ``a = 0, b = 1``):
+    ``E[(D(x) - 1)^2] / 2 + E[D(G(z))^2] / 2``."""
+    real_out = _as_float(real_out)
+    fake_out = _as_float(fake_out)
+    return 0.5 * _reduce(tf.square(real_out - 1.0), global_batch_size) + 0.5 * _reduce(
+        tf.square(fake_out), global_batch_size
+    )
+
+
+def least_squares_generator_loss(fake_out, global_batch_size=None):
+    """LSGAN's G (``c = 1``): ``E[(D(G(z)) - 1)^2] / 2``."""
+    return 0.5 * _reduce(tf.square(_as_float(fake_out) - 1.0), global_batch_size)
+
+
+def _relativistic(real_out, fake_out):
+    real_out = _as_float(real_out)
+    fake_out = tf.cast(fake_out, real_out.dtype)
+    return real_out - tf.reduce_mean(fake_out), fake_out - tf.reduce_mean(real_out)
+
+
+def relativistic_average_discriminator_loss(real_out, fake_out, global_batch_size=None):
+    """RaSGAN's D (Jolicoeur-Martineau 2018): real data should look more real than
+    the average fake, ``E[softplus(-(r - E f))] + E[softplus(f - E r)]``."""
+    real_rel, fake_rel = _relativistic(real_out, fake_out)
+    return _reduce(tf.nn.softplus(-real_rel), global_batch_size) + _reduce(
+        tf.nn.softplus(fake_rel), global_batch_size
+    )
+
+
+def relativistic_average_generator_loss(real_out, fake_out, global_batch_size=None):
+    """RaSGAN's G, the D loss with the roles swapped:
+    ``E[softplus(-(f - E r))] + E[softplus(r - E f)]``."""
+    real_rel, fake_rel = _relativistic(real_out, fake_out)
+    return _reduce(tf.nn.softplus(-fake_rel), global_batch_size) + _reduce(
+        tf.nn.softplus(real_rel), global_batch_size
+    )
+
+
+def _fake_only(fn):
+    def generator(real_out, fake_out, global_batch_size=None):
+        return fn(fake_out, global_batch_size)
+
+    generator.__name__ = fn.__name__
+    generator.__doc__ = fn.__doc__
+    return generator
+
+
+@dataclasses.dataclass(frozen=True)
+class AdversarialLoss:
+    """One adversarial loss: its D side, its G side and what ``fit`` reports.
+
+    Attributes:
+        name: the registry name (what configs and saved models use).
+        discriminator: ``(real_out, fake_out, global_batch_size=None) -> loss``.
+        generator: ``(real_out, fake_out, global_batch_size=None) -> loss``;
+            ``real_out`` is ``None`` unless ``generator_needs_real``.
+        generator_needs_real: the G side reads D's outputs on real data, so the
+            generator update also runs D on the step's real minibatch.
+        outputs: ``"logit"`` (``d_real``/``d_fake`` report mean ``sigmoid``),
+            ``"score"`` (they report the mean output) or ``"critic"`` (one
+            metric ``wasserstein = E[D(x)] - E[D(G(z))]``).
+        reference: the paper.
+    """
+
+    name: str
+    discriminator: Callable
+    generator: Callable
+    generator_needs_real: bool = False
+    outputs: str = "logit"
+    reference: str = ""
+
+    @property
+    def metric_names(self):
+        """The metrics ``fit`` reports from D's outputs with this loss."""
+        return ("wasserstein",) if self.outputs == "critic" else ("d_real", "d_fake")
+
+    def score_metrics(self, real_out, fake_out):
+        """The values of :attr:`metric_names` for D's outputs on one update."""
+        real_out = tf.cast(real_out, tf.float32)
+        fake_out = tf.cast(fake_out, tf.float32)
+        if self.outputs == "critic":
+            return {"wasserstein": tf.reduce_mean(real_out) - tf.reduce_mean(fake_out)}
+        if self.outputs == "logit":
+            real_out, fake_out = tf.sigmoid(real_out), tf.sigmoid(fake_out)
+        return {"d_real": tf.reduce_mean(real_out), "d_fake": tf.reduce_mean(fake_out)}
+
+
+LOSSES = {
+    loss.name: loss
+    for loss in (
+        AdversarialLoss(
+            "non_saturating",
+            discriminator_loss,
+            _fake_only(non_saturating_generator_loss),
+            reference="Goodfellow et al. 2014, Sec. 3",
+        ),
+        AdversarialLoss(
+            "minimax",
+            discriminator_loss,
+            _fake_only(minimax_generator_loss),
+            reference="Goodfellow et al. 2014, Eq. 1",
+        ),
+        AdversarialLoss(
+            "wasserstein",
+            wasserstein_critic_loss,
+            _fake_only(wasserstein_generator_loss),
+            outputs="critic",
+            reference="Arjovsky et al. 2017",
+        ),
+        AdversarialLoss(
+            "hinge",
+            hinge_discriminator_loss,
+            _fake_only(hinge_generator_loss),
+            outputs="score",
+            reference="Lim & Ye 2017; Miyato et al. 2018",
+        ),
+        AdversarialLoss(
+            "least_squares",
+            least_squares_discriminator_loss,
+            _fake_only(least_squares_generator_loss),
+            outputs="score",
+            reference="Mao et al. 2017 (a, b, c = 0, 1, 1)",
+        ),
+        AdversarialLoss(
+            "relativistic_average",
+            relativistic_average_discriminator_loss,
+            relativistic_average_generator_loss,
+            generator_needs_real=True,
+            reference="Jolicoeur-Martineau 2018 (RaSGAN)",
+        ),
+    )
+}
+
+
+def get_loss(name):
+    """The :class:`AdversarialLoss` called ``name`` (one of :data:`LOSSES`)."""
+    if isinstance(name, AdversarialLoss):
+        return name
+    if isinstance(name, str) and name in LOSSES:
+        return LOSSES[name]
+    raise ValueError(f"Unknown loss {name!r}. Allowed: {sorted(LOSSES)}.")
