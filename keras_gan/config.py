@@ -719,8 +719,13 @@ def _read_yaml(name_or_path, seen=()):
         chain = " -> ".join(list(seen) + [path])
         raise ConfigError(f"Config files extend each other in a cycle: {chain}.")
     try:
-        with open(path) as f:
+        with open(path, encoding="utf-8") as f:
             data = yaml.safe_load(f)
+    except UnicodeDecodeError as e:
+        raise ConfigError(
+            f"Config {path} is not UTF-8 text: byte 0x{e.object[e.start]:02x} at offset "
+            f"{e.start} ({e.reason}); save it as UTF-8."
+        ) from None
     except yaml.YAMLError as e:
         raise ConfigError(f"Config {path} is not valid YAML: {e}") from None
     data = {} if data is None else data

@@ -39,10 +39,22 @@ endpoint. A TF Serving warm-up file (``assets.extra/tf_serving_warmup_requests``
 lets the real TF Serving (and ``keras-gan serve``) run each signature once at load.
 
 The write is atomic: the SavedModel is written to a hidden sibling directory
-(``base_dir/.tmp-export-*``, a name TF Serving never loads because it is not
-numeric), synced to disk and renamed to ``base_dir/<version>``, so a polling
+(``base_dir/.tmp-export-<pid>-*``, a name TF Serving never loads because it is
+not numeric), synced to disk and renamed to ``base_dir/<version>``, so a polling
 server sees the version complete or not at all. Weights with NaN or Inf are
-refused before anything is written.
+refused before anything is written. Such directories left by a killed export
+are removed by the next export to the same base directory (see
+:func:`keras_gan.io.remove_stale_temporaries`). A file-system failure (a
+read-only or full disk, a file where ``base_dir`` should be) is an ``OSError``
+naming ``base_dir``, also when TensorFlow reported it.
+
+The metadata holds a ``fingerprint``: a SHA-256 of the generator's weights and
+of everything that shapes the signatures (latent size, prior, classes, value
+range, ``max_num_samples``, vocabulary). With ``if_changed=True``,
+:func:`export_generator` returns the newest version instead of writing a new
+one when its fingerprint is the same, so a process killed after the rename
+that published a version (before it could record that) does not export the
+same generator twice when it runs again; ``keras-gan train`` exports so.
 
 This module imports no training code (models, training, data, callbacks).
 
@@ -59,6 +71,7 @@ read_metadata(path)["latent_dim"]                          # 100
 from __future__ import annotations
 
 import datetime
+import hashlib
 import json
 import math
 import os
@@ -71,6 +84,7 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_gan.io import remove_stale_temporaries, writing
 from keras_gan.noise import check_noise, stateless_latent_noise
 
 __all__ = [
@@ -422,6 +436,7 @@ def export_generator(
     training_config=None,
     max_num_samples=DEFAULT_MAX_NUM_SAMPLES,
     vocabulary=None,
+    if_changed=False,
 ):
     """Write ``model``'s generator as the SavedModel ``base_dir/<version>/``.
 
@@ -444,12 +459,18 @@ def export_generator(
         vocabulary: the tokens of a sequence generator's last axis (default:
             ``model.vocabulary`` if the model has one); makes ``sample`` return
             ``token_ids`` too and is stored in the metadata.
+        if_changed: with ``version=None``, return the newest existing version
+            instead of writing one when its metadata's ``fingerprint`` (the
+            weights and the signatures' parameters) is this export's.
 
     Returns:
-        The path of the new version directory.
+        The path of the new version directory (with ``if_changed``, possibly
+        of the existing one).
 
     Raises:
         ValueError: NaN/Inf weights, a bad argument, or an existing version.
+        OSError: the base directory cannot be written (read-only, full, a file),
+            naming ``base_dir``.
     """
     generator, latent_dim, noise, num_classes = _check_model(model)
     if vocabulary is None:
@@ -477,43 +498,82 @@ def export_generator(
             f"Omit the version to write the next one ({next_version(base_dir)})."
         )
 
-    os.makedirs(base_dir, exist_ok=True)
-    tmp = os.path.join(base_dir, f"{TMP_PREFIX}{uuid.uuid4().hex}")
+    max_num_samples = int(max_num_samples)
+    digest = _fingerprint(
+        generator, latent_dim, noise, num_classes, value_range, max_num_samples, vocabulary
+    )
+    signature_args = dict(
+        generator=generator, latent_dim=latent_dim, noise=noise, num_classes=num_classes,
+        max_num_samples=max_num_samples, sequences=vocabulary is not None,
+    )  # fmt: skip
+    meta_args = dict(
+        generator=generator, latent_dim=latent_dim, noise=noise, num_classes=num_classes,
+        value_range=value_range, value_range_source=source, vocabulary=vocabulary,
+        max_num_samples=max_num_samples, training_config=training_config, fingerprint=digest,
+    )  # fmt: skip
+    if if_changed and version is None:
+        newest = _newest_version(base_dir)
+        if newest is not None and newest[1].get("fingerprint") == digest:
+            return newest[0]
+
+    with writing(base_dir):  # OS errors, also TensorFlow's, name base_dir
+        os.makedirs(base_dir, exist_ok=True)
+        remove_stale_temporaries(base_dir)
+        return _write(model, base_dir, version, meta_args, signature_args)
+
+
+def _write(model, base_dir, version, meta_args, signature_args):
+    """Write the SavedModel to a temporary sibling and publish it as a version."""
+    tmp = os.path.join(base_dir, f"{TMP_PREFIX}{os.getpid()}-{uuid.uuid4().hex}")
     staging = tempfile.mkdtemp(prefix="keras-gan-meta-")
     try:
-        module = _ExportedGenerator(
-            generator,
-            latent_dim,
-            noise,
-            num_classes,
-            int(max_num_samples),
-            sequences=vocabulary is not None,
-        )
+        module = _ExportedGenerator(**signature_args)
         signatures = module.build_signatures()
-        meta = _metadata(
-            model,
-            generator,
-            latent_dim,
-            noise,
-            num_classes,
-            value_range,
-            source,
-            vocabulary=vocabulary,
-            max_num_samples=int(max_num_samples),
-            training_config=training_config,
-        )
+        meta = _metadata(model, **meta_args)
         meta_path = os.path.join(staging, METADATA_FILENAME)
         with open(meta_path, "w", encoding="utf-8") as f:
             json.dump(meta, f, indent=2, sort_keys=True, default=_json_default)
         module.metadata_file = tf.saved_model.Asset(meta_path)
         tf.saved_model.save(module, tmp, signatures=signatures)
-        _write_warmup(os.path.join(tmp, "assets.extra", WARMUP_FILENAME), latent_dim, num_classes)
+        _write_warmup(
+            os.path.join(tmp, "assets.extra", WARMUP_FILENAME),
+            signature_args["latent_dim"],
+            signature_args["num_classes"],
+        )
         _fsync_tree(tmp)
         return _publish(tmp, base_dir, version)
     finally:
         shutil.rmtree(staging, ignore_errors=True)
         if os.path.exists(tmp):
             shutil.rmtree(tmp, ignore_errors=True)
+
+
+def _fingerprint(generator, latent_dim, noise, num_classes, value_range, max_num_samples, vocab):
+    """SHA-256 of the generator's weights (values, shapes, dtypes, in order) and of
+    the parameters of the signatures: equal for exports that serve the same thing."""
+    digest = hashlib.sha256()
+    for weight in generator.weights:
+        values = np.ascontiguousarray(keras.ops.convert_to_numpy(weight.value))
+        digest.update(f"{values.dtype.str}{values.shape};".encode())
+        digest.update(values.tobytes())
+    parameters = [latent_dim, noise, num_classes, list(value_range), max_num_samples, vocab]
+    digest.update(json.dumps(parameters, default=_json_default).encode())
+    digest.update(json.dumps([int(d) for d in generator.output_shape[1:]]).encode())
+    return digest.hexdigest()
+
+
+def _newest_version(base_dir):
+    """``(path, metadata)`` of the highest version of ``base_dir`` (``None`` when there
+    is none; empty metadata when it cannot be read)."""
+    versions = list_versions(base_dir)
+    if not versions:
+        return None
+    path = os.path.join(base_dir, str(versions[-1]))
+    try:
+        meta = read_metadata(path)
+    except (OSError, ValueError):
+        meta = {}
+    return path, meta if isinstance(meta, dict) else {}
 
 
 def _publish(tmp, base_dir, version):

@@ -110,19 +110,44 @@ def load_generator(path, noise=None):
     return _load_keras(path, noise)
 
 
-def _load_keras(path, noise):
+def load_keras_model(path, compile=False):
+    """``keras.saving.load_model(path)`` of a ``.keras`` file (the package's classes
+    registered), failing with one line that names the file and what is wrong with
+    it: missing (``FileNotFoundError``), unreadable (the ``OSError``), truncated
+    or damaged (``ValueError``; Keras itself says "File not found" when the zip
+    archive is incomplete).
+    """
+    import zipfile
+
     import keras
 
     # Register the package's serializable classes (models, layers, schedules).
     import keras_gan.layers  # noqa: F401
     import keras_gan.models  # noqa: F401
     import keras_gan.schedules  # noqa: F401
-    from keras_gan.models.base import AdversarialModel
 
+    path = os.fspath(path)
+    if not os.path.isfile(path):
+        raise FileNotFoundError(f"No model file {path!r} (expected a .keras file).")
+    with open(path, "rb"):  # unreadable: the OSError names the file
+        pass
+    if not zipfile.is_zipfile(path):
+        size = os.path.getsize(path)
+        what = "is empty" if size == 0 else f"has {size:,} bytes but no complete zip directory"
+        raise ValueError(
+            f"Cannot load {path!r}: not a complete .keras file (a .keras file is a zip "
+            f"archive; this one {what}: truncated or damaged)."
+        )
     try:
-        model = keras.models.load_model(path, compile=False)
+        return keras.saving.load_model(path, compile=compile)
     except Exception as e:  # a corrupt or foreign file: one clear line
         raise ValueError(f"Cannot load {path!r} as a Keras model: {e}") from None
+
+
+def _load_keras(path, noise):
+    from keras_gan.models.base import AdversarialModel
+
+    model = load_keras_model(path)
     if isinstance(model, AdversarialModel):
         return LoadedGenerator(
             path=path,

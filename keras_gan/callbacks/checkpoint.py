@@ -20,6 +20,16 @@ state file, so a process killed mid-write leaves the previous checkpoint as the
 latest. Before saving, the weights and the logged losses are checked: nothing
 with NaN or Inf is ever written (the last good checkpoint stays the latest).
 
+The ``checkpoint`` index file names the latest checkpoint. When it is missing or
+unreadable while ``ckpt-<step>`` files are there (deleted by hand, damaged by a
+full disk), :meth:`Checkpoint.restore` finds them by scanning the directory,
+restores the newest readable one, writes the index again and logs a warning:
+a run never silently restarts from step 0 over its own checkpoints. When no
+checkpoint file can be read, it refuses with a :class:`CheckpointError` saying
+how to start over (move the directory aside; ``keras-gan train --fresh`` does).
+A failure to write a checkpoint on the file system (a full or read-only disk)
+is an ``OSError`` naming the checkpoint directory.
+
 Restoring (:meth:`Checkpoint.restore`) keeps the optimizers' *current* learning
 rates (a constant rate is a variable TensorFlow would otherwise restore), so a
 resumed run follows its configuration; learning-rate schedules follow the
@@ -49,18 +59,21 @@ import glob
 import json
 import logging
 import os
+import re
 import shutil
 
 import keras
 import tensorflow as tf
 
 from keras_gan.callbacks.state import first_non_finite_log, first_non_finite_weight, training_step
+from keras_gan.io import writing
 
 logger = logging.getLogger("keras_gan.checkpoint")
 
 FORMAT = "keras_gan.checkpoint.v1"
 CHECKPOINT_NAME = "ckpt"
 _INFO_KEY = "info/.ATTRIBUTES/VARIABLE_VALUE"
+_FILE_RE = re.compile(rf"^{CHECKPOINT_NAME}-([0-9]+)\.index$")
 
 
 class CheckpointError(ValueError):
@@ -233,13 +246,39 @@ class Checkpoint(keras.callbacks.Callback):
             for p in state.all_model_checkpoint_paths
         ]
 
+    def scan(self):
+        """Paths of the ``ckpt-<step>`` checkpoints found in the directory's files
+        (whatever the index says), oldest first."""
+        try:
+            names = os.listdir(self.directory)
+        except OSError:
+            return []
+        steps = sorted(int(m.group(1)) for m in map(_FILE_RE.match, names) if m)
+        return [os.path.join(self.directory, f"{CHECKPOINT_NAME}-{step}") for step in steps]
+
+    def _rewrite_index(self, latest):
+        """Write the ``checkpoint`` index again, naming ``latest`` and the scanned
+        checkpoints up to it, and rebuild the manager from it (it keeps the last
+        ``keep`` of them from then on)."""
+        step = int(latest.rsplit("-", 1)[1])
+        kept = [p for p in self.scan() if int(p.rsplit("-", 1)[1]) <= step]
+        with writing(os.path.join(self.directory, "checkpoint")):
+            tf.train.update_checkpoint_state(
+                self.directory, latest, all_model_checkpoint_paths=kept
+            )
+        self._manager = tf.train.CheckpointManager(
+            self._checkpoint, self.directory, max_to_keep=self.keep, checkpoint_name=CHECKPOINT_NAME
+        )
+
     # ------------------------------------------------------------ restore
     def restore(self, model=None):
         """Restore the latest checkpoint into ``model`` (default: the callback's).
 
         Returns a :class:`RestoredState`, or ``None`` when there is no
         checkpoint. A latest checkpoint that cannot be read (e.g. its files were
-        damaged) is skipped for the one before it, with a warning.
+        damaged) is skipped for the one before it, with a warning. Checkpoint
+        files the index does not name (a missing or damaged index) are found by
+        scanning the directory; restoring one of them writes the index again.
 
         Raises:
             CheckpointMismatchError: the checkpoint was written for another
@@ -254,6 +293,16 @@ class Checkpoint(keras.callbacks.Callback):
         latest = self.latest
         if latest is not None and latest not in candidates:
             candidates.insert(0, latest)
+        indexed = set(candidates)
+        # Files the index does not name: all of them when it is missing or damaged.
+        candidates += [p for p in reversed(self.scan()) if p not in indexed]
+        if candidates and not indexed:
+            logger.warning(
+                "the checkpoint index %s is missing or unreadable; found %d checkpoint(s) "
+                "by scanning the directory",
+                os.path.join(self.directory, "checkpoint"),
+                len(candidates),
+            )
         failures = []
         for path in candidates:
             try:
@@ -278,6 +327,9 @@ class Checkpoint(keras.callbacks.Callback):
                 continue
             for variable, value in kept:
                 variable.assign(value)
+            if path not in indexed:
+                logger.warning("restored %s, which the index did not name; index rewritten", path)
+                self._rewrite_index(path)
             self._info.assign(self._info_json())
             step = training_step(model)
             self._last_saved_step = step
@@ -286,7 +338,8 @@ class Checkpoint(keras.callbacks.Callback):
         if failures:
             raise CheckpointError(
                 f"No checkpoint in {self.directory} can be read (" + "; ".join(failures) + "). "
-                f"Delete {self.directory} to start over."
+                f"Nothing was changed; to start over, move {self.directory} aside "
+                "(keras-gan train --fresh renames it) or delete it."
             )
         return None
 
@@ -395,7 +448,8 @@ class Checkpoint(keras.callbacks.Callback):
             )
             return None
         self._info.assign(self._info_json())
-        path = self._manager.save(checkpoint_number=step)
+        with writing(self.directory):  # a full or read-only disk: an OSError naming it
+            path = self._manager.save(checkpoint_number=step)
         self._last_saved_step = step
         logger.debug("wrote checkpoint %s", path)
         return path

@@ -3,6 +3,10 @@
 Each subcommand lives in its own module of this package with a
 ``register(subparsers)`` function; heavy imports happen inside the command, so
 ``keras-gan --help`` is fast and ``serve`` never imports training code.
+
+Every error a command meets ends it with one line and a documented exit status
+(see :mod:`keras_gan.cli.errors`): 2 when the command cannot run as given, 1 when
+it failed while working; ``--debug`` or ``KERAS_GAN_DEBUG=1`` adds the traceback.
 """
 
 from __future__ import annotations
@@ -13,21 +17,41 @@ import importlib
 import logging
 import os
 import sys
+import traceback
+
+from keras_gan.cli.errors import CommandError, CommandFailure, describe
+
+__all__ = ["main", "build_parser", "CommandError", "CommandFailure", "EXIT_STATUSES"]
 
 #: Subcommand modules, in the order ``--help`` lists them.
 COMMANDS = ("train", "evaluate", "figures", "export", "serve", "sample")
 
 
-class CommandError(Exception):
-    """A user error in a command: printed as one line, exit status 2."""
+EXIT_STATUSES = """exit status:
+  0    done
+  2    the command cannot run as given: bad flags or config, damaged or missing input
+       (data, model or config file), an incompatible checkpoint, a path it cannot use
+       (permission denied, read-only file system, a file where a directory is needed)
+  1    it failed while working: training diverged, out of memory, no space left on
+       device, an I/O error, an unexpected error
+  130  interrupted
+errors are one line, "keras-gan COMMAND: error: ..."; --debug or KERAS_GAN_DEBUG=1
+also prints the traceback."""
 
 
 def build_parser():
     parser = argparse.ArgumentParser(
         prog="keras-gan",
         description="Train, evaluate, export and serve Generative Adversarial Nets.",
+        epilog=EXIT_STATUSES,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("-v", "--verbose", action="store_true", help="debug logging")
+    parser.add_argument(
+        "--debug",
+        action="store_true",
+        help="print the traceback of an error before its one line (also KERAS_GAN_DEBUG=1)",
+    )
     sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     for name in COMMANDS:
         importlib.import_module(f"keras_gan.cli.{name}").register(sub)
@@ -49,6 +73,9 @@ def _loaded_user_errors():
 
 #: Commands that run TensorFlow (``sample`` only talks HTTP/gRPC).
 TENSORFLOW_COMMANDS = ("train", "evaluate", "figures", "export", "serve")
+# Commands that run exports only: the TensorFlow they import must not pull in
+# the training classes (see keras_gan.registration).
+SERVING_COMMANDS = ("serve", "sample")
 
 
 def _quiet_tensorflow():
@@ -85,6 +112,11 @@ def _start_tensorflow():
         tf.config.list_physical_devices()
 
 
+def _debug(args):
+    """``--debug`` or ``KERAS_GAN_DEBUG`` set to anything but empty or 0."""
+    return args.debug or os.environ.get("KERAS_GAN_DEBUG", "0") not in ("", "0")
+
+
 def main(argv=None):
     _quiet_tensorflow()
     parser = build_parser()
@@ -97,12 +129,18 @@ def main(argv=None):
         _start_tensorflow()
     try:
         return args.func(args) or 0
-    except (CommandError, ValueError, FileNotFoundError, *_loaded_user_errors()) as e:
-        print(f"keras-gan {args.command}: error: {e}", file=sys.stderr)
-        return 2
     except KeyboardInterrupt:
         print(f"keras-gan {args.command}: interrupted", file=sys.stderr)
         return 130
+    except Exception as e:
+        if isinstance(e, _loaded_user_errors()):
+            status, message = 2, str(e)
+        else:
+            status, message = describe(e, args.command)
+        if _debug(args):
+            traceback.print_exc()
+        print(f"keras-gan {args.command}: error: {message}", file=sys.stderr)
+        return status
 
 
 if __name__ == "__main__":  # pragma: no cover

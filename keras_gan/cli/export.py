@@ -56,15 +56,10 @@ def run(args):
         if value_range is None:
             value_range = config.dataset.value_range
 
-    import keras
-
-    import keras_gan.models  # noqa: F401  (registers the model classes for loading)
     from keras_gan.export import export_generator
+    from keras_gan.loading import load_keras_model
 
-    try:
-        model = keras.saving.load_model(args.model, compile=False)
-    except Exception as e:
-        raise CommandError(f"cannot load {args.model}: {e}") from None
+    model = load_keras_model(args.model)
     try:
         path = export_generator(
             model,

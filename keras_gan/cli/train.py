@@ -2,13 +2,18 @@
 
 Runs are checkpointed into ``<logdir>/checkpoints`` and the same command resumes
 a killed run from its latest checkpoint. Exit status: 0 done, 1 the training
-diverged (NaN/Inf; one line names the step and metric, nothing is saved), 2 a
-user error (bad config or flags, an incompatible checkpoint).
+diverged (NaN/Inf; one line names the step and metric, nothing is saved), ran
+out of memory or out of disk space, 2 a user error (bad config or flags, damaged
+data, an incompatible checkpoint, a run or export directory it cannot write);
+see :mod:`keras_gan.cli.errors`. At start, the temporaries of writes a killed run
+left in the run and export directories are removed
+(:func:`keras_gan.io.remove_stale_temporaries`).
 """
 
 from __future__ import annotations
 
 import logging
+import os
 import sys
 
 
@@ -66,11 +71,29 @@ def overrides_from_args(args):
     }
 
 
+def remove_stale_temporaries(config):
+    """What writes killed mid-way left in the run's and the exports' directories."""
+    from keras_gan.io import remove_stale_temporaries as remove
+
+    logdir = config.logging.logdir
+    directories = [logdir]
+    if os.path.isdir(logdir):  # and samples/, eval/ ... (checkpoints/ is TensorFlow's)
+        directories += [
+            e.path for e in os.scandir(logdir) if e.is_dir() and e.name != "checkpoints"
+        ]
+    if config.export.base_dir:
+        base = config.export.base_dir.rstrip("/\\")
+        directories += [base, base + "_best"]
+    for directory in directories:
+        remove(directory)
+
+
 def run(args):
-    from keras_gan.cli import CommandError
+    from keras_gan.cli import CommandFailure
     from keras_gan.config import load_config
 
     config = load_config(args.config, overrides=overrides_from_args(args))
+    remove_stale_temporaries(config)
     import tensorflow as tf  # heavy: imported after the config is valid
 
     logging.getLogger("absl").setLevel(logging.WARNING)  # TF checkpointing chatter
@@ -89,8 +112,12 @@ def run(args):
     except TrainingDiverged as e:
         print(f"keras-gan train: error: {e}", file=sys.stderr)
         return 1
-    except (MemoryError, tf.errors.ResourceExhaustedError):
-        raise CommandError(
+    except (MemoryError, tf.errors.ResourceExhaustedError) as e:
+        from keras_gan.io import errno_of_message
+
+        if errno_of_message(str(e)) is not None:
+            raise  # a full disk, not memory: reported as an OS error naming the path
+        raise CommandFailure(
             "out of memory building or training the model; reduce the networks' widths, "
             "latent_dim or batch_size."
         ) from None

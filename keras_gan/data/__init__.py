@@ -77,6 +77,7 @@ def _image_arrays(name, split, source, num_examples, value_range, params):
     images, labels, used = load_image_arrays(name, split, source)
     if num_examples is not None:
         images, labels = images[:num_examples], labels[:num_examples]
+    _check_scaled_finite(images, value_range, f"{name} {split}")
     where = sources.loaded_from(name, split, source)
     _PROVENANCE[name, split, source, num_examples] = dict(
         dataset=name,
@@ -89,6 +90,28 @@ def _image_arrays(name, split, source, num_examples, value_range, params):
 
 
 _PROVENANCE = {}
+
+
+def _check_scaled_finite(images, value_range, what):
+    """The documented non-finite-data error (see :mod:`keras_gan.data.checks`) when
+    the images, scaled from ``[0, 255]`` to ``value_range`` in float32, are not all
+    finite: NaN/Inf in float IDX files, or a range too wide for float32."""
+    from keras_gan.data.checks import _check_finite
+
+    if images.dtype.kind == "f":
+        _check_finite(images, f"the training data ({what})")
+        bounds = np.array([images.min(), images.max()], np.float32) if images.size else []
+    else:
+        bounds = np.array([0.0, 255.0], np.float32)
+    lo, hi = value_range
+    with np.errstate(all="ignore"):
+        scaled = np.asarray(bounds, np.float32) * np.float32((hi - lo) / 255.0) + np.float32(lo)
+    if not np.isfinite(scaled).all():
+        raise ValueError(
+            f"the training data ({what}) contains non-finite values once scaled to "
+            f"value_range {[lo, hi]} (the pixels span {scaled.tolist()} in float32); "
+            "use a value_range that float32 can hold, such as [0, 1] or [-1, 1]."
+        )
 
 
 def data_provenance(name, split="train", source="auto", num_examples=None):

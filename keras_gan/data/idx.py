@@ -10,6 +10,7 @@ from __future__ import annotations
 import functools
 import gzip
 import os
+import zlib
 
 import numpy as np
 
@@ -21,10 +22,17 @@ class IDXFormatError(ValueError):
 
 
 def read_idx(path):
-    """Read an IDX file (optionally ``.gz``) into a NumPy array."""
+    """Read an IDX file (optionally ``.gz``) into a NumPy array.
+
+    A damaged file (a truncated or corrupt gzip stream, a CRC error) is an
+    :class:`IDXFormatError` naming it; an unreadable one the ``OSError``.
+    """
     opener = gzip.open if str(path).endswith(".gz") else open
-    with opener(path, "rb") as f:
-        raw = f.read()
+    try:
+        with opener(path, "rb") as f:
+            raw = f.read()
+    except (EOFError, zlib.error, gzip.BadGzipFile) as e:
+        raise IDXFormatError(f"{path}: damaged file ({e}); download it again.") from None
     if len(raw) < 4 or raw[0] != 0 or raw[1] != 0 or raw[2] not in _DTYPES:
         raise IDXFormatError(f"{path}: not an IDX file (bad magic number {raw[:4].hex()}).")
     dtype = np.dtype(_DTYPES[raw[2]])

