@@ -24,7 +24,9 @@ setup(
     license="Apache-2.0",
     python_requires=">=3.10,<3.14",
     packages=find_packages(include=["keras_gan", "keras_gan.*"]),
-    package_data={"keras_gan": ["configs/*.yaml", "metrics/weights/*.h5"]},
+    package_data={
+        "keras_gan": ["configs/*.yaml", "metrics/weights/*.h5", "serving/static/*"]
+    },
     install_requires=[
         "tensorflow~=2.21.0",
         "keras>=3.15,<4",
@@ -47,6 +49,8 @@ setup(
         "grpcio>=1.60,<2",
         "orjson>=3.9,<4",
         "requests>=2.31,<3",
+        # keras-gan serve --monitoring_config_file: Prometheus metrics.
+        "prometheus_client>=0.17,<1",
     ],
     extras_require={
         "test": [

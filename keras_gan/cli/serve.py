@@ -70,9 +70,83 @@ def register(subparsers):
         default=30000,
         help="REST request timeout (default 30000; <= 0: none)",
     )
+    p.add_argument(
+        "--enable_batching",
+        nargs="?",
+        const=True,
+        default=False,
+        type=_bool_flag,
+        help="merge concurrent sample/serving_default requests into one generator call "
+        "(answers unchanged, bit for bit)",
+    )
+    p.add_argument(
+        "--batching_parameters_file",
+        help="a BatchingParameters text file (max_batch_size, batch_timeout_micros, ...)",
+    )
+    p.add_argument(
+        "--monitoring_config_file",
+        help="a MonitoringConfig text file: Prometheus metrics on the REST port",
+    )
+    p.add_argument(
+        "--model_config_file_poll_wait_seconds",
+        type=float,
+        default=0.0,
+        help="seconds between re-reads of --model_config_file (default 0: never)",
+    )
+    p.add_argument(
+        "--noexplorer",
+        dest="explorer",
+        action="store_false",
+        help="do not serve the sample explorer page at GET / on the REST port",
+    )
     p.add_argument("--tensorflow_intra_op_parallelism", type=int, default=0)
     p.add_argument("--tensorflow_inter_op_parallelism", type=int, default=0)
     p.set_defaults(func=run)
+
+
+def _bool_flag(text):
+    """TF Serving's boolean flag values (``--enable_batching=true``)."""
+    value = str(text).lower()
+    if value in ("1", "true", "yes"):
+        return True
+    if value in ("0", "false", "no"):
+        return False
+    import argparse
+
+    raise argparse.ArgumentTypeError(f"expected true or false; got {text!r}")
+
+
+def _extension_options(args):
+    """The ServerOptions of batching, monitoring and config polling (their
+    files read and checked now: a bad one stops the start with one line)."""
+    from keras_gan.serving.batching import BatchingConfigError, load_batching_parameters
+    from keras_gan.serving.monitoring import MonitoringConfigError, load_monitoring_config
+
+    if args.batching_parameters_file and not args.enable_batching:
+        raise ValueError("--batching_parameters_file needs --enable_batching.")
+    if args.model_config_file_poll_wait_seconds > 0 and not args.model_config_file:
+        raise ValueError("--model_config_file_poll_wait_seconds needs --model_config_file.")
+    try:
+        batching = (
+            load_batching_parameters(args.batching_parameters_file)
+            if args.enable_batching
+            else None
+        )
+        monitoring = (
+            load_monitoring_config(args.monitoring_config_file)
+            if args.monitoring_config_file
+            else None
+        )
+    except (BatchingConfigError, MonitoringConfigError) as e:
+        raise ValueError(str(e)) from None
+    return dict(
+        enable_batching=bool(args.enable_batching),
+        batching_parameters=batching,
+        monitoring_path=monitoring,
+        model_config_file=args.model_config_file,
+        model_config_file_poll_wait_seconds=args.model_config_file_poll_wait_seconds,
+        explorer=args.explorer,
+    )
 
 
 def run(args):
@@ -106,6 +180,7 @@ def run(args):
             rest_api_timeout_in_ms=args.rest_api_timeout_in_ms,
             tensorflow_intra_op_parallelism=args.tensorflow_intra_op_parallelism,
             tensorflow_inter_op_parallelism=args.tensorflow_inter_op_parallelism,
+            **_extension_options(args),
         )
     except ValueError as e:
         raise CommandError(str(e)) from None

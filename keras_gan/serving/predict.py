@@ -14,6 +14,7 @@ from __future__ import annotations
 import json
 import logging
 import re
+import time
 from dataclasses import dataclass
 
 import numpy as np
@@ -42,9 +43,16 @@ _STATE_ENUM = get_model_status_pb2.ModelVersionStatus.State
 
 @dataclass(frozen=True)
 class Limits:
-    """Per-request limits of the server."""
+    """Per-request limits of the server, and how requests run.
+
+    ``batcher`` (a :class:`keras_gan.serving.batching.Batcher`) merges
+    concurrent requests; ``monitor`` (a
+    :class:`keras_gan.serving.monitoring.Monitor`) records their runtime.
+    """
 
     max_num_samples: int = 1024
+    batcher: object = None
+    monitor: object = None
 
 
 # ------------------------------------------------------------------ predict
@@ -151,7 +159,13 @@ def predict(registry, limits, name, version, label, signature_name, decode, outp
     arrays = decode(signature, max_batch)
     check_input_names(signature, arrays)
     check_semantics(loaded, signature, arrays, max_batch)
-    outputs = run_signature(signature, arrays)
+    start = time.perf_counter()
+    if limits.batcher is not None:
+        outputs = limits.batcher.run(loaded, key, signature, arrays)
+    else:
+        outputs = run_signature(signature, arrays)
+    if limits.monitor is not None:
+        limits.monitor.observe_runtime(name, time.perf_counter() - start)
     if output_filter:
         unknown = sorted(set(output_filter) - set(outputs))
         if unknown:

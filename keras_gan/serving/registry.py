@@ -77,6 +77,7 @@ class LoadedVersion:
     metadata: dict | None
     module: object = field(repr=False, default=None)
     loaded_at: float = field(default_factory=time.time)
+    warmup_seconds: float | None = None  # the warm-up replay (metrics)
 
     @property
     def num_classes(self):
@@ -154,7 +155,9 @@ def load_version(name, version, path):
     for key, sigdef in meta_graph.signature_def.items():
         signature_def_map.signature_def[key].CopyFrom(sigdef)
     loaded = LoadedVersion(name, version, path, signatures, signature_def_map, metadata, module)
+    start = time.perf_counter()
     _warm_up(loaded)
+    loaded.warmup_seconds = time.perf_counter() - start
     return loaded
 
 
@@ -238,6 +241,7 @@ class ModelRegistry:
         self._poll_wait = float(poll_wait_seconds)
         self._loader = loader
         self._lock = threading.Lock()
+        self._poll_lock = threading.Lock()  # one scan at a time (poller, config reload)
         self._stop = threading.Event()
         self._thread = None
 
@@ -267,8 +271,26 @@ class ModelRegistry:
 
     def poll(self):
         """Scan every model's base path once and load/unload versions."""
-        for model in list(self._models.values()):
-            self._poll_model(model)
+        with self._poll_lock:
+            for model in list(self._models.values()):
+                self._poll_model(model)
+
+    def update_configs(self, configs):
+        """Serve ``configs`` from now on, then scan (the config file reload):
+        new models are added, removed ones are dropped (their requests get
+        NOT_FOUND), kept ones take their new version policy and labels (a new
+        base path starts the model afresh)."""
+        with self._poll_lock:
+            models = {}
+            for config in configs:
+                model = self._models.get(config.name)
+                if model is None or model.config.base_path != config.base_path:
+                    model = _Model(config)
+                else:
+                    model.config = config
+                models[config.name] = model
+            self._models = models
+        self.poll()
 
     def _scan(self, model):
         base = model.config.base_path

@@ -306,9 +306,12 @@ def install_json_protocol_errors():
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
 
 
-def make_app(registry, limits, executor, max_request_bytes, timeout_seconds=30.0):
-    """The aiohttp application of the REST API."""
+def make_app(registry, limits, executor, max_request_bytes, timeout_seconds=30.0, plugins=()):
+    """The aiohttp application of the REST API; each of ``plugins`` is called
+    with the app to add its routes and middlewares (metrics, explorer page)."""
     api = RestApi(registry, limits, executor, max_request_bytes, timeout_seconds)
     app = web.Application(client_max_size=int(max_request_bytes), middlewares=[api.errors])
+    for install in plugins:
+        install(app)
     app.router.add_route("*", "/{tail:.*}", api.handle)
     return app

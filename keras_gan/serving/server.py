@@ -49,6 +49,14 @@ class ServerOptions:
     rest_api_timeout_in_ms: int = 30000
     tensorflow_intra_op_parallelism: int = 0
     tensorflow_inter_op_parallelism: int = 0
+    # The optional parts (keras_gan.serving.extensions): batching, metrics,
+    # config polling, the explorer page.
+    enable_batching: bool = False
+    batching_parameters: object = None
+    monitoring_path: str | None = None
+    model_config_file: str | None = None
+    model_config_file_poll_wait_seconds: float = 0.0
+    explorer: bool = True
 
     def __post_init__(self):
         for name in ("port", "rest_api_port"):
@@ -72,14 +80,16 @@ def _display_host(host):
     return "localhost" if host in ("0.0.0.0", "::", "") else host
 
 
-async def _serve_async(options, registry, ready=None):
+async def _serve_async(options, registry, ready=None, extensions=None):
     import grpc
     from aiohttp import web
 
+    from keras_gan.serving.extensions import Extensions
     from keras_gan.serving.grpc_service import add_services
     from keras_gan.serving.predict import Limits
     from keras_gan.serving.rest import install_json_protocol_errors, make_app
 
+    extensions = extensions or Extensions(options)
     loop = asyncio.get_running_loop()
     stop = asyncio.Event()
     for sig in (signal.SIGINT, signal.SIGTERM):
@@ -87,16 +97,22 @@ async def _serve_async(options, registry, ready=None):
             loop.add_signal_handler(sig, stop.set)
         except (NotImplementedError, RuntimeError):  # not the main thread
             pass
-    limits = Limits(max_num_samples=options.max_num_samples)
+    limits = Limits(
+        max_num_samples=options.max_num_samples,
+        batcher=extensions.batcher,
+        monitor=extensions.monitor,
+    )
     executor = concurrent.futures.ThreadPoolExecutor(
-        max_workers=options.num_request_threads, thread_name_prefix="keras-gan-serve"
+        max_workers=extensions.request_threads(options.num_request_threads),
+        thread_name_prefix="keras-gan-serve",
     )
     grpc_server = grpc.aio.server(
+        interceptors=extensions.grpc_interceptors(),
         options=[
             ("grpc.max_receive_message_length", options.max_request_bytes),
             ("grpc.max_send_message_length", -1),
             ("grpc.so_reuseport", 0),
-        ]
+        ],
     )
     add_services(grpc_server, registry, limits, executor)
     address = _grpc_address(options.host, options.port)
@@ -118,6 +134,7 @@ async def _serve_async(options, registry, ready=None):
                 executor,
                 options.max_request_bytes,
                 options.rest_api_timeout_in_ms / 1000.0,
+                plugins=extensions.rest_plugins(),
             )
             runner = web.AppRunner(app, access_log=None, handle_signals=False)
             await runner.setup()
@@ -166,14 +183,24 @@ def serve(options, ready=None):
         tf.config.threading.set_inter_op_parallelism_threads(
             options.tensorflow_inter_op_parallelism
         )
-    registry = ModelRegistry(options.models, options.file_system_poll_wait_seconds)
+    from keras_gan.serving.extensions import Extensions
+    from keras_gan.serving.registry import load_version
+
+    extensions = Extensions(options)
+    registry = ModelRegistry(
+        options.models,
+        options.file_system_poll_wait_seconds,
+        loader=extensions.loader(load_version),
+    )
     registry.start()
+    extensions.start(registry)
     problem = registry.first_error()
     if problem:
         logger.warning("not every model is available yet: %s", problem)
     try:
-        asyncio.run(_serve_async(options, registry, ready))
+        asyncio.run(_serve_async(options, registry, ready, extensions))
     finally:
+        extensions.stop()
         registry.stop()
     return 0
 
