@@ -33,6 +33,7 @@ from keras_gan.callbacks import (
     MomentumSchedule,
     SampleGrid,
 )
+from keras_gan.callbacks.hparams import hparams_callback
 from keras_gan.data import data_provenance, load_dataset, sequence_vocabulary
 from keras_gan.data.grammar import DEFAULT_GRAMMAR
 from keras_gan.data.sequences import DEFAULT_GRAMMAR_LENGTH, SEQUENCE_DATASETS
@@ -578,6 +579,8 @@ def train(config, callbacks=(), fresh=False):
     # TensorBoard, which would otherwise log its scores a second time.
     monitors = [c for c in (evaluation, diversity) if c]
     all_callbacks = build_callbacks(config) + monitors + list(callbacks)
+    # The run in TensorBoard's HParams dashboard: its config and data as hparams.
+    all_callbacks.append(hparams_callback(logdir, config.model_dump(mode="json"), data))
     all_callbacks += [guard] if guard is not None else []
     result = resume_fit(
         model,

@@ -6,11 +6,15 @@ is the system's Chromium (``apt-get install chromium``), or the one named by
 which needs internet). Without any of them the browser tests skip with a reason
 that says so; ``.ci/run`` installs Chromium when apt can.
 
-Use the ``page`` fixture (a fresh tab, 1400x1000) in a test module with::
+``conftest.py`` loads this module as a pytest plugin, so any test can take the
+``page`` fixture (a fresh tab, 1400x1000; console errors in
+``page.console_errors``) and check a screenshot with :func:`not_blank`::
 
-    from browser import page  # noqa: F401  (a pytest fixture)
+    from browser import not_blank
 
-and :func:`not_blank` to check a screenshot.
+    def test_page(page):
+        page.goto(url)
+        assert not_blank(page.screenshot())
 """
 
 from __future__ import annotations

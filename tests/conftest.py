@@ -15,6 +15,9 @@ import pytest  # noqa: E402
 
 from keras_gan import models, networks  # noqa: E402
 
+# The headless-browser fixtures (browser, page) for every test module.
+pytest_plugins = ["browser"]
+
 MNIST_DIR = os.path.join(os.environ.get("KERAS_GAN_DATA_DIR", ""), "mnist")
 requires_mnist_idx = pytest.mark.skipif(
     not os.path.isfile(os.path.join(MNIST_DIR, "train-images-idx3-ubyte.gz")),

@@ -10,6 +10,7 @@ from keras_gan.callbacks.divergence import DivergenceGuard, TrainingDiverged
 from keras_gan.callbacks.diversity import DiversityMonitor, ModeCollapseWarning
 from keras_gan.callbacks.evaluation import GeneratorEvaluation
 from keras_gan.callbacks.game_scalars import GameScalars
+from keras_gan.callbacks.hparams import hparams_callback
 from keras_gan.callbacks.momentum import MomentumSchedule
 from keras_gan.callbacks.parzen import ParzenEvaluation
 from keras_gan.callbacks.sample_grid import SampleGrid
@@ -22,6 +23,7 @@ __all__ = [
     "ParzenEvaluation",
     "GeneratorEvaluation",
     "GameScalars",
+    "hparams_callback",
     "Checkpoint",
     "CheckpointError",
     "CheckpointMismatchError",
