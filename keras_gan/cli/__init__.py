@@ -125,6 +125,10 @@ def main(argv=None):
         level=logging.DEBUG if args.verbose else logging.INFO,
         format="%(levelname)s %(name)s: %(message)s",
     )
+    if args.command in SERVING_COMMANDS:
+        from keras_gan import registration
+
+        registration.skip_registration()
     if args.command in TENSORFLOW_COMMANDS and not args.verbose:
         _start_tensorflow()
     try:
