@@ -183,6 +183,17 @@ def atomic_write_text(path, text):
     return path
 
 
+def check_writable(directory):
+    """Create ``directory`` if needed and write (then remove) a temporary file in
+    it: a command checks where its results go before hours of work, and fails with
+    the ``OSError`` naming ``directory`` (read-only, full, a file in the way)."""
+    with writing(directory):
+        os.makedirs(directory, exist_ok=True)
+        fd, probe = tempfile.mkstemp(dir=directory, prefix=temporary_prefix())
+        os.close(fd)
+        os.unlink(probe)
+
+
 def _writer_running(pid):
     if pid == os.getpid():
         return True

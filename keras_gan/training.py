@@ -496,6 +496,7 @@ def _export_best(config, evaluation):
         config.export.base_dir.rstrip("/\\") + "_best",
         value_range=config.dataset.value_range,
         training_config=config.model_dump(mode="json"),
+        if_changed=True,  # a run killed after its export exports it once
     )
 
 
@@ -602,6 +603,7 @@ def train(config, callbacks=(), fresh=False):
             config.export.base_dir,
             value_range=config.dataset.value_range,
             training_config=config.model_dump(mode="json"),
+            if_changed=True,  # a run killed after its export exports it once
         )
     best_export_path = _export_best(config, evaluation)
     if checkpoint is not None and result.final_step >= total:

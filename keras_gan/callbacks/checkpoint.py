@@ -263,7 +263,7 @@ class Checkpoint(keras.callbacks.Callback):
         step = int(latest.rsplit("-", 1)[1])
         kept = [p for p in self.scan() if int(p.rsplit("-", 1)[1]) <= step]
         with writing(os.path.join(self.directory, "checkpoint")):
-            tf.train.update_checkpoint_state(
+            tf.compat.v1.train.update_checkpoint_state(
                 self.directory, latest, all_model_checkpoint_paths=kept
             )
         self._manager = tf.train.CheckpointManager(

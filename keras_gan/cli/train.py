@@ -5,9 +5,10 @@ a killed run from its latest checkpoint. Exit status: 0 done, 1 the training
 diverged (NaN/Inf; one line names the step and metric, nothing is saved), ran
 out of memory or out of disk space, 2 a user error (bad config or flags, damaged
 data, an incompatible checkpoint, a run or export directory it cannot write);
-see :mod:`keras_gan.cli.errors`. At start, the temporaries of writes a killed run
-left in the run and export directories are removed
-(:func:`keras_gan.io.remove_stale_temporaries`).
+see :mod:`keras_gan.cli.errors`. Before training, the run and export
+directories are checked for writing (so a read-only or misplaced directory
+fails at once, not after the run) and the temporaries of writes a killed run
+left in them are removed (:func:`keras_gan.io.remove_stale_temporaries`).
 """
 
 from __future__ import annotations
@@ -71,11 +72,15 @@ def overrides_from_args(args):
     }
 
 
-def remove_stale_temporaries(config):
-    """What writes killed mid-way left in the run's and the exports' directories."""
-    from keras_gan.io import remove_stale_temporaries as remove
+def prepare_directories(config):
+    """Check that the run and export directories can be written (before any
+    training), and remove what writes killed mid-way left in them."""
+    from keras_gan.io import check_writable, remove_stale_temporaries
 
     logdir = config.logging.logdir
+    check_writable(logdir)
+    if config.export.base_dir:
+        check_writable(config.export.base_dir)
     directories = [logdir]
     if os.path.isdir(logdir):  # and samples/, eval/ ... (checkpoints/ is TensorFlow's)
         directories += [
@@ -85,7 +90,7 @@ def remove_stale_temporaries(config):
         base = config.export.base_dir.rstrip("/\\")
         directories += [base, base + "_best"]
     for directory in directories:
-        remove(directory)
+        remove_stale_temporaries(directory)
 
 
 def run(args):
@@ -93,7 +98,7 @@ def run(args):
     from keras_gan.config import load_config
 
     config = load_config(args.config, overrides=overrides_from_args(args))
-    remove_stale_temporaries(config)
+    prepare_directories(config)
     import tensorflow as tf  # heavy: imported after the config is valid
 
     logging.getLogger("absl").setLevel(logging.WARNING)  # TF checkpointing chatter
