@@ -184,12 +184,18 @@ def atomic_write_text(path, text):
 
 
 def check_writable(directory):
-    """Create ``directory`` if needed and write (then remove) a temporary file in
-    it: a command checks where its results go before hours of work, and fails with
-    the ``OSError`` naming ``directory`` (read-only, full, a file in the way)."""
+    """Fail now if ``directory`` could not be created or written: a command checks
+    where its results go before hours of work. Nothing is left behind: a temporary
+    file is written (and removed) in ``directory`` or, when it does not exist yet,
+    in its nearest existing ancestor. Raises the ``OSError`` naming ``directory``
+    (read-only, full, a file in the way)."""
+    existing = os.path.abspath(directory)
+    while not os.path.lexists(existing):
+        existing = os.path.dirname(existing)
+    if not os.path.isdir(existing):
+        raise NotADirectoryError(errno.ENOTDIR, os.strerror(errno.ENOTDIR), os.fspath(directory))
     with writing(directory):
-        os.makedirs(directory, exist_ok=True)
-        fd, probe = tempfile.mkstemp(dir=directory, prefix=temporary_prefix())
+        fd, probe = tempfile.mkstemp(dir=existing, prefix=temporary_prefix())
         os.close(fd)
         os.unlink(probe)
 
