@@ -262,6 +262,21 @@ class TrainingConfig(_Strict):
     steps_per_execution: Literal["auto"] | Annotated[int, Field(ge=1)] = "auto"
     seed: int = Field(0, ge=0, le=2**32 - 1)
     verbose: Literal["auto", 0, 1, 2] = "auto"
+    #: tf.distribute strategy: default, mirrored, multi_worker (TF_CONFIG) or tpu
+    #: (see keras_gan.distribute); batch_size stays the minibatch of one replica.
+    strategy: str = "default"
+    #: The TPU of strategy "tpu": grpc://host:port, a Cloud TPU name or "local".
+    tpu: str | None = Field(None, min_length=1)
+    #: Batch normalization over the global minibatch (synchronized=True) under a
+    #: strategy with several replicas (``null``: on there, off on one device).
+    sync_batch_norm: bool | None = None
+
+    @field_validator("strategy")
+    @classmethod
+    def _known_strategy(cls, name):
+        from keras_gan.distribute import check_strategy
+
+        return check_strategy(name)
 
     @model_validator(mode="after")
     def _simultaneous_needs_one_d_step(self):
