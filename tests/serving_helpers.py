@@ -15,12 +15,13 @@ REPO = os.path.dirname(os.path.dirname(os.path.abspath(__file__)))
 class ServerProcess:
     """A running ``keras-gan serve``: its URLs, process and log."""
 
-    def __init__(self, proc, grpc_port, rest_port, log_path):
+    def __init__(self, proc, grpc_port, rest_port, log_path, scheme="http"):
         self.proc = proc
         self.grpc_port = grpc_port
         self.rest_port = rest_port
         self.grpc_target = f"127.0.0.1:{grpc_port}"
-        self.rest_url = f"http://127.0.0.1:{rest_port}" if rest_port else None
+        host = "localhost" if scheme == "https" else "127.0.0.1"  # the test certificate's name
+        self.rest_url = f"{scheme}://{host}:{rest_port}" if rest_port else None
         self.log_path = log_path
 
     def log(self):
@@ -39,10 +40,10 @@ class ServerProcess:
         return self.proc.returncode
 
 
-def _rest_ready(url, models):
+def _rest_ready(url, models, verify=True):
     for name in models:
         try:
-            r = requests.get(f"{url}/v1/models/{name}", timeout=2)
+            r = requests.get(f"{url}/v1/models/{name}", timeout=2, verify=verify)
         except requests.RequestException:
             return False
         if r.status_code != 200:
@@ -65,9 +66,12 @@ def _grpc_ready(target, models):
     return True
 
 
-def start_server(args, models, log_path, rest=True, timeout=240, attempts=3):
+def start_server(
+    args, models, log_path, rest=True, timeout=240, attempts=3, scheme="http", verify=True
+):
     """Start ``keras-gan serve *args`` on free ports and wait until every model
-    in ``models`` has an AVAILABLE version (polling the status endpoint).
+    in ``models`` has an AVAILABLE version (polling the status endpoint;
+    ``scheme="https"`` with ``verify``, the CA file, for a TLS server).
     Free ports can be taken by another process before the server binds them:
     then it retries on new ones."""
     for attempt in range(attempts):
@@ -90,7 +94,7 @@ def start_server(args, models, log_path, rest=True, timeout=240, attempts=3):
                 cwd=REPO,
                 env=dict(os.environ, TF_CPP_MIN_LOG_LEVEL="3"),
             )
-        server = ServerProcess(proc, grpc_port, rest_port, log_path)
+        server = ServerProcess(proc, grpc_port, rest_port, log_path, scheme)
         deadline = time.monotonic() + timeout
         try:
             while True:
@@ -102,7 +106,7 @@ def start_server(args, models, log_path, rest=True, timeout=240, attempts=3):
                         f"keras-gan serve exited with {proc.returncode}:\n{text[-4000:]}"
                     )
                 ready = (
-                    _rest_ready(server.rest_url, models)
+                    _rest_ready(server.rest_url, models, verify)
                     if rest
                     else _grpc_ready(server.grpc_target, models)
                 )

@@ -99,6 +99,7 @@ def register(subparsers):
         action="store_false",
         help="do not serve the sample explorer page at GET / on the REST port",
     )
+    _add_limit_flags(p)
     p.add_argument("--tensorflow_intra_op_parallelism", type=int, default=0)
     p.add_argument("--tensorflow_inter_op_parallelism", type=int, default=0)
     p.set_defaults(func=run)
@@ -149,6 +150,78 @@ def _extension_options(args):
     )
 
 
+def _add_limit_flags(p):
+    """Connection limits, timeouts and TLS (README: "Serving: limits, timeouts,
+    TLS, memory bound")."""
+    g = p.add_argument_group("connection limits and TLS")
+    g.add_argument(
+        "--rest_idle_timeout_seconds",
+        type=float,
+        default=10.0,
+        help="close a REST connection without complete request headers this long after it "
+        "opened or after its last answer: idle keep-alive, incomplete headers, TLS handshake "
+        "(default 10)",
+    )
+    g.add_argument(
+        "--rest_body_timeout_seconds",
+        type=float,
+        default=30.0,
+        help="a request body must arrive within this many seconds of its headers (else 408), "
+        "and waits at most this long to be read (else 503) (default 30)",
+    )
+    g.add_argument(
+        "--rest_max_connections",
+        type=int,
+        default=1024,
+        help="open REST connections at most; more wait to be accepted (default 1024, lowered "
+        "to fit below the open-file limit)",
+    )
+    g.add_argument(
+        "--grpc_max_connections",
+        type=int,
+        default=1024,
+        help="open gRPC connections at most (default 1024, lowered like the REST one)",
+    )
+    g.add_argument(
+        "--grpc_max_concurrent_streams",
+        type=int,
+        default=32,
+        help="concurrent gRPC calls per connection (default 32)",
+    )
+    g.add_argument(
+        "--grpc_max_connection_idle_seconds",
+        type=float,
+        default=60.0,
+        help="close a gRPC connection without calls for this long (default 60)",
+    )
+    g.add_argument("--ssl_cert_file", help="PEM certificate (chain): TLS on REST and gRPC")
+    g.add_argument("--ssl_key_file", help="PEM private key of --ssl_cert_file")
+    g.add_argument(
+        "--ssl_ca_file", help="PEM CA: require client certificates it signed (mutual TLS)"
+    )
+    g.add_argument(
+        "--ssl_config_file",
+        help="TF Serving's SSLConfig text file (server_key, server_cert, custom_ca, "
+        "client_verify): TLS on gRPC and REST",
+    )
+
+
+def _limit_options(args):
+    names = (
+        "rest_idle_timeout_seconds",
+        "rest_body_timeout_seconds",
+        "rest_max_connections",
+        "grpc_max_connections",
+        "grpc_max_concurrent_streams",
+        "grpc_max_connection_idle_seconds",
+        "ssl_cert_file",
+        "ssl_key_file",
+        "ssl_ca_file",
+        "ssl_config_file",
+    )
+    return {name: getattr(args, name) for name in names}
+
+
 def run(args):
     from keras_gan.cli import CommandError
     from keras_gan.serving.config import ModelConfigError, from_flags, load_model_config
@@ -180,6 +253,7 @@ def run(args):
             rest_api_timeout_in_ms=args.rest_api_timeout_in_ms,
             tensorflow_intra_op_parallelism=args.tensorflow_intra_op_parallelism,
             tensorflow_inter_op_parallelism=args.tensorflow_inter_op_parallelism,
+            **_limit_options(args),
             **_extension_options(args),
         )
     except ValueError as e:

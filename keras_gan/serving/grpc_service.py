@@ -3,9 +3,15 @@
 ``GetModelMetadata``, ``ModelService.GetModelStatus``.
 
 Errors are gRPC statuses with TF Serving's codes (``INVALID_ARGUMENT`` for bad
-input, ``NOT_FOUND`` for an unknown model or version, ``RESOURCE_EXHAUSTED``
-for a message over ``--max_request_bytes``, enforced by gRPC itself). Decoding,
-checking and running happen in the same bounded thread pool as REST.
+input, bytes that are not the request message included; ``NOT_FOUND`` for an
+unknown model or version, ``RESOURCE_EXHAUSTED`` for a message over
+``--max_request_bytes``, enforced by gRPC itself). Decoding, checking and
+running happen in the same bounded thread pool as REST.
+
+:func:`server_options` holds the connection limits (``grpc.*`` channel
+arguments): open connections, streams per connection, idle connections closed,
+handshake timeout, and keepalive pings from clients at most every 10 s
+(``GOAWAY`` for more).
 """
 
 from __future__ import annotations
@@ -14,9 +20,12 @@ import asyncio
 import logging
 
 import grpc
+from google.protobuf import message_factory
 from tensorflow_serving.apis import (
+    model_service_pb2,
     model_service_pb2_grpc,
     predict_pb2,
+    prediction_service_pb2,
     prediction_service_pb2_grpc,
 )
 
@@ -130,10 +139,66 @@ class ModelService(_Base, model_service_pb2_grpc.ModelServiceServicer):
         )
 
 
+def _raw_handlers(service_descriptor, servicer):
+    """gRPC handlers of ``servicer``'s methods that receive the raw request
+    bytes: grpc's own deserializer answers undecodable bytes with UNKNOWN
+    and the exception's class name, here they are INVALID_ARGUMENT."""
+    handlers = {}
+    for method in service_descriptor.methods:
+        request_class = message_factory.GetMessageClass(method.input_type)
+        response_class = message_factory.GetMessageClass(method.output_type)
+        implementation = getattr(servicer, method.name)
+
+        async def handle(data, context, implementation=implementation, cls=request_class):
+            try:
+                request = cls.FromString(data)
+            except Exception as e:  # DecodeError, RecursionError (nesting), ...
+                await context.abort(
+                    grpc.StatusCode.INVALID_ARGUMENT,
+                    f"The request is not a valid {cls.DESCRIPTOR.full_name} protocol buffer: {e}",
+                )
+            return await implementation(request, context)
+
+        handlers[method.name] = grpc.unary_unary_rpc_method_handler(
+            handle, request_deserializer=None, response_serializer=response_class.SerializeToString
+        )
+    return grpc.method_handlers_generic_handler(service_descriptor.full_name, handlers)
+
+
 def add_services(server, registry, limits, executor):
-    prediction_service_pb2_grpc.add_PredictionServiceServicer_to_server(
-        PredictionService(registry, limits, executor), server
+    services = (
+        (prediction_service_pb2, "PredictionService", PredictionService),
+        (model_service_pb2, "ModelService", ModelService),
     )
-    model_service_pb2_grpc.add_ModelServiceServicer_to_server(
-        ModelService(registry, limits, executor), server
-    )
+    for module, name, servicer_class in services:
+        descriptor = module.DESCRIPTOR.services_by_name[name]
+        servicer = servicer_class(registry, limits, executor)
+        server.add_generic_rpc_handlers((_raw_handlers(descriptor, servicer),))
+
+
+#: Seconds a new gRPC connection has for its TLS and HTTP/2 handshakes.
+GRPC_HANDSHAKE_TIMEOUT_SECONDS = 10
+#: Shortest interval between a client's keepalive pings (gRPC's default
+#: enforcement is 5 minutes, which makes clients configured for shorter ones fail).
+GRPC_MIN_PING_INTERVAL_SECONDS = 10
+
+
+def server_options(options, max_connections):
+    """The ``grpc.aio.server`` channel arguments of ``options``
+    (:class:`keras_gan.serving.server.ServerOptions`)."""
+    return [
+        ("grpc.max_receive_message_length", options.max_request_bytes),
+        ("grpc.max_send_message_length", -1),
+        ("grpc.so_reuseport", 0),
+        ("grpc.max_allowed_incoming_connections", int(max_connections)),
+        ("grpc.max_concurrent_streams", int(options.grpc_max_concurrent_streams)),
+        ("grpc.max_connection_idle_ms", int(options.grpc_max_connection_idle_seconds * 1000)),
+        ("grpc.server_handshake_timeout_ms", GRPC_HANDSHAKE_TIMEOUT_SECONDS * 1000),
+        # Keepalive: the server pings idle clients (dead peers are dropped),
+        # and clients may ping at most every 10 s, even without calls.
+        ("grpc.keepalive_time_ms", 60_000),
+        ("grpc.keepalive_timeout_ms", 20_000),
+        ("grpc.keepalive_permit_without_calls", 1),
+        ("grpc.http2.min_ping_interval_without_data_ms", GRPC_MIN_PING_INTERVAL_SECONDS * 1000),
+        ("grpc.http2.max_ping_strikes", 2),
+    ]

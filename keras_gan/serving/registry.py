@@ -8,7 +8,7 @@ answering; a version that is no longer wanted is unloaded only after its
 successor loaded. A version that fails to load (corrupt or unreadable files, no
 ``serve`` MetaGraph, a failing warm-up) is reported in the model status
 (``END`` with the error) and skipped: the last good version keeps serving. It is
-retried when its files change.
+retried whenever any file under it changes (size or modification time).
 
 A model never loses its last loaded version because of the disk: when the
 base path cannot be listed (removed, replaced by a file, unreadable), holds no
@@ -206,15 +206,23 @@ class VersionState:
     fingerprint: tuple | None = None
 
 
-def _fingerprint(path):
-    """Changes when the version's files change (so a failed load is retried)."""
+def _fingerprint(path, max_files=10_000):
+    """Changes when any file under the version changes (so a failed load is
+    retried): the path, size and mtime of every file and directory under
+    ``path`` (the first ``max_files`` in walk order), e.g. a variables data
+    file completed in place."""
     parts = []
-    for p in (path, os.path.join(path, "saved_model.pb"), os.path.join(path, "variables")):
-        try:
-            st = os.stat(p)
-            parts.append((st.st_mtime_ns, st.st_size))
-        except OSError:
-            parts.append(None)
+    for root, dirs, files in os.walk(path, onerror=lambda e: parts.append(("error", str(e)))):
+        dirs.sort()
+        for name in sorted(files) + dirs:
+            full = os.path.join(root, name)
+            try:
+                st = os.stat(full)
+                parts.append((os.path.relpath(full, path), st.st_size, st.st_mtime_ns))
+            except OSError as e:
+                parts.append((os.path.relpath(full, path), e.errno))
+            if len(parts) >= max_files:
+                return tuple(parts)
     return tuple(parts)
 
 

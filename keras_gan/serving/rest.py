@@ -15,7 +15,11 @@ Every error is ``{"error": "<message>"}`` with TF Serving's HTTP status
 (400 for bad input, 404 for an unknown model or version, 413 for a body over
 ``--max_request_bytes``). Parsing, checking and running a request happen in a
 bounded thread pool, so the event loop keeps accepting and answering other
-clients (slow ones included) meanwhile.
+clients (slow ones included) meanwhile. Bodies are read by
+:class:`keras_gan.serving.bodies.BodyReader`: ``gzip``/``deflate`` bodies are
+decompressed with the size limit on the decompressed body (413 over it, 400
+when corrupt), a POST without a length gets 411, a body that does not arrive
+in time 408, and only a few large bodies are held at once (the memory bound).
 """
 
 from __future__ import annotations
@@ -31,6 +35,7 @@ import orjson
 from aiohttp import web
 
 from keras_gan.serving import predict as core
+from keras_gan.serving.bodies import BodyReader
 from keras_gan.serving.errors import ServingError, invalid, release
 from keras_gan.serving.tensors import array_to_json, json_to_array
 
@@ -161,12 +166,15 @@ def encode_outputs(outputs, row_format):
 class RestApi:
     """The request handlers (see the module doc)."""
 
-    def __init__(self, registry, limits, executor, max_request_bytes, timeout_seconds=30.0):
+    def __init__(
+        self, registry, limits, executor, max_request_bytes, timeout_seconds=30.0, bodies=None
+    ):
         self.registry = registry
         self.limits = limits
         self.executor = executor
         self.max_request_bytes = int(max_request_bytes)
         self.timeout = timeout_seconds if timeout_seconds and timeout_seconds > 0 else None
+        self.bodies = bodies or BodyReader(max_request_bytes, slots=4)
 
     def predict_sync(self, body, name, version, label):
         """Parse, check, run and encode one predict request (in a worker thread)."""
@@ -233,16 +241,19 @@ class RestApi:
                 f"{verb} is not supported: the generators served here have predict "
                 "signatures only (use :predict)."
             )
-        length = request.content_length
-        if length is not None and length > self.max_request_bytes:
-            # Refused from the header: nothing is read or buffered, and the
-            # client does not have to send (or we wait for) the whole body.
-            raise web.HTTPRequestEntityTooLarge(max_size=self.max_request_bytes, actual_size=length)
-        body = await request.read()
-        loop = asyncio.get_running_loop()
-        future = loop.run_in_executor(self.executor, self.predict_sync, body, name, version, label)
+        # A body announced over the limit is refused from its headers, unread;
+        # large bodies wait for one of the reader's slots (see bodies.py).
+        body, release = await self.bodies.read(request)
         try:
-            payload = await asyncio.wait_for(future, self.timeout)
+            work = self.executor.submit(self.predict_sync, body, name, version, label)
+        except BaseException:
+            release()
+            raise
+        del body  # the worker holds it; the slot is freed when the worker is done
+        loop = asyncio.get_running_loop()
+        work.add_done_callback(lambda _: _call_soon(loop, release))
+        try:
+            payload = await asyncio.wait_for(asyncio.wrap_future(work), self.timeout)
         except asyncio.TimeoutError:
             raise ServingError(
                 "DEADLINE_EXCEEDED", f"The request took longer than {self.timeout} s."
@@ -256,7 +267,10 @@ class RestApi:
             return await handler(request)
         except ServingError as e:
             release(e)  # see release(): frees the request's memory now
-            return error_response(e.http_status, e.message)
+            response = error_response(e.http_status, e.message)
+            if getattr(e, "close_connection", False):
+                response.force_close()  # the rest of the body is not read
+            return response
         except web.HTTPRequestEntityTooLarge as e:
             release(e)
             return error_response(
@@ -273,6 +287,14 @@ class RestApi:
             logger.exception("unexpected error on %s %s", request.method, request.path)
             release(e)
             return error_response(500, f"Internal error: {type(e).__name__}")
+
+
+def _call_soon(loop, callback):
+    """Run ``callback`` on ``loop`` from another thread (nothing if it is closed)."""
+    try:
+        loop.call_soon_threadsafe(callback)
+    except RuntimeError:  # the loop is closed: the server is shutting down
+        pass
 
 
 def install_json_protocol_errors():
@@ -306,10 +328,14 @@ def install_json_protocol_errors():
     logging.getLogger("aiohttp.server").setLevel(logging.CRITICAL)
 
 
-def make_app(registry, limits, executor, max_request_bytes, timeout_seconds=30.0, plugins=()):
+def make_app(
+    registry, limits, executor, max_request_bytes, timeout_seconds=30.0, plugins=(), bodies=None
+):
     """The aiohttp application of the REST API; each of ``plugins`` is called
-    with the app to add its routes and middlewares (metrics, explorer page)."""
-    api = RestApi(registry, limits, executor, max_request_bytes, timeout_seconds)
+    with the app to add its routes and middlewares (metrics, explorer page).
+    ``bodies``: the :class:`~keras_gan.serving.bodies.BodyReader` (its slots
+    and body timeout; default: 4 slots, 30 s)."""
+    api = RestApi(registry, limits, executor, max_request_bytes, timeout_seconds, bodies)
     app = web.Application(client_max_size=int(max_request_bytes), middlewares=[api.errors])
     for install in plugins:
         install(app)

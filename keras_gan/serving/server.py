@@ -49,6 +49,18 @@ class ServerOptions:
     rest_api_timeout_in_ms: int = 30000
     tensorflow_intra_op_parallelism: int = 0
     tensorflow_inter_op_parallelism: int = 0
+    # Connection limits and TLS (README "Serving: limits, timeouts, TLS,
+    # memory bound"): seconds, and connections capped below the file limit.
+    rest_idle_timeout_seconds: float = 10.0
+    rest_body_timeout_seconds: float = 30.0
+    rest_max_connections: int = 1024
+    grpc_max_connections: int = 1024
+    grpc_max_concurrent_streams: int = 32
+    grpc_max_connection_idle_seconds: float = 60.0
+    ssl_cert_file: str | None = None
+    ssl_key_file: str | None = None
+    ssl_ca_file: str | None = None
+    ssl_config_file: str | None = None
     # The optional parts (keras_gan.serving.extensions): batching, metrics,
     # config polling, the explorer page.
     enable_batching: bool = False
@@ -70,6 +82,37 @@ class ServerOptions:
                 raise ValueError(f"--{name} must be >= 1; got {getattr(self, name)}.")
         if self.max_num_samples >= 2**31:
             raise ValueError(f"--max_num_samples must be < 2**31; got {self.max_num_samples}.")
+        for name in (
+            "rest_max_connections",
+            "grpc_max_connections",
+            "grpc_max_concurrent_streams",
+        ):
+            if getattr(self, name) < 1:
+                raise ValueError(f"--{name} must be >= 1; got {getattr(self, name)}.")
+        for name in (
+            "rest_idle_timeout_seconds",
+            "rest_body_timeout_seconds",
+            "grpc_max_connection_idle_seconds",
+        ):
+            value = getattr(self, name)
+            if not (value > 0 and value < 86400):  # NaN fails too
+                raise ValueError(f"--{name} must be in (0, 86400) seconds; got {value}.")
+        if bool(self.ssl_cert_file) != bool(self.ssl_key_file):
+            raise ValueError("--ssl_cert_file and --ssl_key_file go together: pass both.")
+        if self.ssl_ca_file and not self.ssl_cert_file:
+            raise ValueError("--ssl_ca_file needs --ssl_cert_file and --ssl_key_file.")
+        if self.ssl_config_file and self.ssl_cert_file:
+            raise ValueError("pass either --ssl_config_file or --ssl_cert_file/--ssl_key_file.")
+
+    def tls(self):
+        """The :class:`~keras_gan.serving.tls.TlsConfig` of the flags, or ``None``."""
+        from keras_gan.serving import tls
+
+        if self.ssl_config_file:
+            return tls.from_ssl_config_file(self.ssl_config_file)
+        if self.ssl_cert_file:
+            return tls.from_files(self.ssl_cert_file, self.ssl_key_file, self.ssl_ca_file)
+        return None
 
 
 def _grpc_address(host, port):
@@ -82,12 +125,14 @@ def _display_host(host):
 
 async def _serve_async(options, registry, ready=None, extensions=None):
     import grpc
-    from aiohttp import web
 
+    from keras_gan.serving.bodies import BodyReader
     from keras_gan.serving.extensions import Extensions
-    from keras_gan.serving.grpc_service import add_services
+    from keras_gan.serving.grpc_service import add_services, server_options
+    from keras_gan.serving.listener import connection_caps, open_file_limit, start_rest
     from keras_gan.serving.predict import Limits
     from keras_gan.serving.rest import install_json_protocol_errors, make_app
+    from keras_gan.serving.tls import TlsError, grpc_credentials, rest_context
 
     extensions = extensions or Extensions(options)
     loop = asyncio.get_running_loop()
@@ -106,23 +151,43 @@ async def _serve_async(options, registry, ready=None, extensions=None):
         max_workers=extensions.request_threads(options.num_request_threads),
         thread_name_prefix="keras-gan-serve",
     )
+    try:
+        tls = options.tls()
+        ssl_context = rest_context(tls) if tls else None
+    except TlsError as e:
+        raise ServeError(str(e)) from None
+    file_limit = open_file_limit()
+    rest_cap, grpc_cap = connection_caps(
+        options.rest_max_connections if options.rest_api_port else 0,
+        options.grpc_max_connections,
+        file_limit,
+    )
+    if (rest_cap, grpc_cap) != (
+        options.rest_max_connections if options.rest_api_port else 0,
+        options.grpc_max_connections,
+    ):
+        logger.warning(
+            "open connections capped at %d (REST) and %d (gRPC): the open-file limit is %d",
+            rest_cap,
+            grpc_cap,
+            file_limit,
+        )
     grpc_server = grpc.aio.server(
         interceptors=extensions.grpc_interceptors(),
-        options=[
-            ("grpc.max_receive_message_length", options.max_request_bytes),
-            ("grpc.max_send_message_length", -1),
-            ("grpc.so_reuseport", 0),
-        ],
+        options=server_options(options, grpc_cap),
     )
     add_services(grpc_server, registry, limits, executor)
     address = _grpc_address(options.host, options.port)
     try:
-        grpc_port = grpc_server.add_insecure_port(address)
+        if tls:
+            grpc_port = grpc_server.add_secure_port(address, grpc_credentials(tls))
+        else:
+            grpc_port = grpc_server.add_insecure_port(address)
     except RuntimeError as e:
         raise ServeError(f"cannot listen for gRPC on {address}: {e}") from None
     if not grpc_port:
         raise ServeError(f"cannot listen for gRPC on {address} (is the port in use?)")
-    runner = None
+    runner = listener = None
     rest_port = None
     try:
         await grpc_server.start()
@@ -135,12 +200,21 @@ async def _serve_async(options, registry, ready=None, extensions=None):
                 options.max_request_bytes,
                 options.rest_api_timeout_in_ms / 1000.0,
                 plugins=extensions.rest_plugins(),
+                bodies=BodyReader(
+                    options.max_request_bytes,
+                    slots=options.num_request_threads,
+                    timeout=options.rest_body_timeout_seconds,
+                ),
             )
-            runner = web.AppRunner(app, access_log=None, handle_signals=False)
-            await runner.setup()
-            site = web.TCPSite(runner, options.host, options.rest_api_port)
             try:
-                await site.start()
+                runner, listener = await start_rest(
+                    app,
+                    options.host,
+                    options.rest_api_port,
+                    max_connections=rest_cap,
+                    idle_timeout=options.rest_idle_timeout_seconds,
+                    ssl=ssl_context,
+                )
             except OSError as e:
                 raise ServeError(
                     f"cannot listen for REST on {options.host}:{options.rest_api_port}: "
@@ -148,7 +222,8 @@ async def _serve_async(options, registry, ready=None, extensions=None):
                 ) from None
             rest_port = options.rest_api_port
         host = _display_host(options.host)
-        rest = f"REST on http://{host}:{rest_port}" if rest_port else "REST disabled"
+        scheme = "https" if tls else "http"
+        rest = f"REST on {scheme}://{host}:{rest_port}" if rest_port else "REST disabled"
         logger.info(
             "serving %s: gRPC on %s, %s",
             registry.model_names,
@@ -161,6 +236,8 @@ async def _serve_async(options, registry, ready=None, extensions=None):
         logger.info("shutting down")
     finally:
         await grpc_server.stop(grace=2)
+        if listener is not None:
+            await listener.close()
         if runner is not None:
             await runner.cleanup()
         executor.shutdown(wait=True, cancel_futures=True)
