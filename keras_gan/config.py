@@ -742,7 +742,8 @@ def _read_yaml(name_or_path, seen=()):
             f"{e.start} ({e.reason}); save it as UTF-8."
         ) from None
     except yaml.YAMLError as e:
-        raise ConfigError(f"Config {path} is not valid YAML: {e}") from None
+        where = " ".join(str(e).split())  # PyYAML's message spans lines
+        raise ConfigError(f"Config {path} is not valid YAML: {where}") from None
     data = {} if data is None else data
     if not isinstance(data, dict):
         raise ConfigError(f"Invalid config {path}: the top level must be a mapping of keys.")

@@ -75,6 +75,9 @@ class TrainResult:
     #: ``best_model.keras`` and its export when ``evaluation.best`` is set.
     best_model_path: str | None = None
     best_export_path: str | None = None
+    #: Whether this process wrote the run's files (``False``: a non-chief worker of a
+    #: multi-worker run; the paths above are the chief's, see :mod:`keras_gan.distribute`).
+    chief: bool = True
 
 
 def example_shape(dataset_config):
@@ -270,15 +273,21 @@ def build_model(config):
     return model
 
 
-def build_dataset(config):
+def build_dataset(config, strategy=None):
     """The training pipeline, batched at ``batch_size * d_steps`` (one fit step =
-    ``d_steps`` discriminator minibatches of ``batch_size``)."""
+    ``d_steps`` discriminator minibatches of ``batch_size``) times the replicas of
+    ``strategy``: the global batch, which the strategy splits among its replicas."""
+    from keras_gan import distribute
+
     d = config.dataset
     t = config.training
-    return load_dataset(
+    batch_size = t.batch_size * t.d_steps
+    if strategy is not None:
+        batch_size = distribute.global_batch_size(t.batch_size, t.d_steps, strategy)
+    dataset = load_dataset(
         d.name,
         split=d.split,
-        batch_size=t.batch_size * t.d_steps,
+        batch_size=batch_size,
         value_range=d.value_range,
         with_labels=d.with_labels,
         seed=t.seed,
@@ -286,6 +295,9 @@ def build_dataset(config):
         num_examples=d.num_examples,
         **d.params,
     )
+    if strategy is not None and distribute.is_multi_worker(strategy):
+        dataset = distribute.shard_by_data(dataset)
+    return dataset
 
 
 def schedule_callbacks(config):
@@ -373,18 +385,23 @@ def checkpoint_directory(config):
     return config.checkpoint.directory or os.path.join(config.logging.logdir, "checkpoints")
 
 
-def build_checkpoint(config, data=None):
+def build_checkpoint(config, data=None, strategy=None):
     """The configured :class:`~keras_gan.callbacks.Checkpoint` (``None`` when disabled);
-    ``data`` (:func:`training_data`) is stored with each checkpoint too."""
+    ``data`` (:func:`training_data`) is stored with each checkpoint too. Under a
+    multi-worker ``strategy`` every worker restores from the chief's directory and
+    a non-chief saves into its temporary one (:func:`keras_gan.distribute.write_path`)."""
+    from keras_gan.distribute import write_path
+
     c = config.checkpoint
     if not c.enabled:
         return None
     metadata = architecture(config)
     if data is not None:
         metadata["data"] = data
+    directory = checkpoint_directory(config)
     return Checkpoint(
-        checkpoint_directory(config), every_n_steps=c.every_n_steps, keep=c.keep,
-        metadata=metadata,
+        directory, every_n_steps=c.every_n_steps, keep=c.keep, metadata=metadata,
+        write_directory=write_path(directory, strategy) if strategy is not None else None,
     )  # fmt: skip
 
 
@@ -504,7 +521,7 @@ def _say(message):
     print(message, flush=True)
 
 
-def train(config, callbacks=(), fresh=False):
+def train(config, callbacks=(), fresh=False, strategy=None):
     """Train as configured; save ``<logdir>/model.keras``; when ``export.base_dir`` is
     set, export the generator as its next SavedModel version (see
     :func:`keras_gan.export.export_generator`); return a :class:`TrainResult`.
@@ -526,15 +543,49 @@ def train(config, callbacks=(), fresh=False):
         keras_gan.callbacks.TrainingDiverged: a loss or weight became NaN/Inf
             (no ``model.keras`` and no export are written; the last good
             checkpoint stays the latest).
+
+    The model is built and trained under ``strategy`` (default: the one
+    ``training.strategy`` names, :func:`keras_gan.distribute.build_strategy`),
+    each replica on ``training.batch_size`` examples per update. A non-chief
+    worker of a multi-worker run writes into temporary directories that are
+    removed at the end (its result names the chief's paths, ``chief=False``).
     """
+    from keras_gan import distribute
+
+    if strategy is None:
+        strategy = distribute.build_strategy(config.training.strategy, tpu=config.training.tpu)
+    if distribute.is_chief(strategy):
+        return _train(config, callbacks, fresh, strategy, config)
+    try:
+        result = _train(
+            distribute.worker_config(config, strategy), callbacks, fresh, strategy, config
+        )
+    finally:
+        distribute.remove_worker_paths(config, strategy, checkpoint_directory(config))
+    logdir = config.logging.logdir
+    return dataclasses.replace(
+        result, logdir=logdir, model_path=os.path.join(logdir, "model.keras"), export_path=None,
+        best_model_path=None, best_export_path=None, chief=False,
+    )  # fmt: skip
+
+
+def _train(config, callbacks, fresh, strategy, chief_config):
+    """:func:`train` with the paths this worker writes to (``config``) and the chief's
+    (``chief_config``: where the checkpoints are read from)."""
+    from keras_gan import distribute
     from keras_gan.config import ConfigError
     from keras_gan.resume import resume_fit, steps_per_epoch_of
 
+    chief = distribute.is_chief(strategy)
     try:
-        model = build_model(config)
+        with strategy.scope():
+            model = build_model(config)
     except (ValueError, TypeError) as e:
         raise ConfigError(f"Invalid config {config._source}: cannot build the model: {e}") from None
-    dataset = build_dataset(config)
+    sync = config.training.sync_batch_norm
+    if sync or (sync is None and distribute.num_replicas(strategy) > 1):
+        distribute.synchronize_batch_norm(model.generator, model.discriminator)
+    dataset = build_dataset(config, strategy)
     steps_per_epoch = config.training.steps_per_epoch
     if steps_per_epoch:
         dataset = dataset.repeat()
@@ -545,12 +596,13 @@ def train(config, callbacks=(), fresh=False):
 
     data = training_data(config)
     model.training_data = data
-    if fresh:
+    if fresh and chief:
         aside = set_aside(checkpoint_directory(config))
         if aside:
             _say(f"Started afresh: the earlier checkpoints are now in {aside}.")
-    checkpoint = build_checkpoint(config, data)
-    state = checkpoint.restore(model) if checkpoint is not None else None
+    checkpoint = build_checkpoint(chief_config, data, strategy)
+    restore = checkpoint is not None and (chief or not fresh)  # the chief sets them aside
+    state = checkpoint.restore(model) if restore else None
     if state is not None:
         _check_same_data(state, data, config)
         if state.step >= total:
@@ -606,7 +658,7 @@ def train(config, callbacks=(), fresh=False):
             if_changed=True,  # a run killed after its export exports it once
         )
     best_export_path = _export_best(config, evaluation)
-    if checkpoint is not None and result.final_step >= total:
+    if checkpoint is not None and result.final_step >= total and chief:
         _write_completion(checkpoint, result.final_step, model_path, export_path)
     return TrainResult(
         model,

@@ -173,12 +173,23 @@ class Checkpoint(keras.callbacks.Callback):
         metadata: a JSON-serialisable dict stored with each checkpoint (e.g. the
             architecture part of a config); when restoring into a model that does
             not fit, the keys that changed are named in the error.
+        write_directory: where saves go when not ``directory`` (a non-chief
+            worker of a multi-worker run saves into a temporary directory and
+            restores from the chief's ``directory``; see :mod:`keras_gan.distribute`).
+            Only a checkpoint writing its own ``directory`` repairs its index
+            or removes partial writes there.
 
     See the module documentation for what is saved and an example.
     """
 
     def __init__(
-        self, directory, every_n_steps=None, keep=3, save_at_epoch_end=True, metadata=None
+        self,
+        directory,
+        every_n_steps=None,
+        keep=3,
+        save_at_epoch_end=True,
+        metadata=None,
+        write_directory=None,
     ):
         super().__init__()
         if every_n_steps is not None and (
@@ -189,6 +200,7 @@ class Checkpoint(keras.callbacks.Callback):
         if isinstance(keep, bool) or int(keep) != keep or keep < 1:
             raise ValueError(f"keep must be an int >= 1; got {keep!r}.")
         self.directory = os.fspath(directory)
+        self.write_directory = os.fspath(write_directory or directory)
         self.every_n_steps = None if every_n_steps is None else int(every_n_steps)
         self.keep = int(keep)
         self.save_at_epoch_end = bool(save_at_epoch_end)
@@ -218,10 +230,20 @@ class Checkpoint(keras.callbacks.Callback):
             info=self._info,
             **optimizers,
         )
-        self._manager = tf.train.CheckpointManager(
-            self._checkpoint, self.directory, max_to_keep=self.keep, checkpoint_name=CHECKPOINT_NAME
-        )
+        self._manager = self._new_manager()
         self._bound = model
+
+    def _new_manager(self):
+        return tf.train.CheckpointManager(
+            self._checkpoint,
+            self.write_directory,
+            max_to_keep=self.keep,
+            checkpoint_name=CHECKPOINT_NAME,
+        )
+
+    @property
+    def writes_own_directory(self):
+        return os.path.abspath(self.write_directory) == os.path.abspath(self.directory)
 
     @property
     def latest(self):
@@ -260,15 +282,15 @@ class Checkpoint(keras.callbacks.Callback):
         """Write the ``checkpoint`` index again, naming ``latest`` and the scanned
         checkpoints up to it, and rebuild the manager from it (it keeps the last
         ``keep`` of them from then on)."""
+        if not self.writes_own_directory:
+            return  # the chief's checkpoint directory: the chief repairs it
         step = int(latest.rsplit("-", 1)[1])
         kept = [p for p in self.scan() if int(p.rsplit("-", 1)[1]) <= step]
         with writing(os.path.join(self.directory, "checkpoint")):
             tf.compat.v1.train.update_checkpoint_state(
                 self.directory, latest, all_model_checkpoint_paths=kept
             )
-        self._manager = tf.train.CheckpointManager(
-            self._checkpoint, self.directory, max_to_keep=self.keep, checkpoint_name=CHECKPOINT_NAME
-        )
+        self._manager = self._new_manager()
 
     # ------------------------------------------------------------ restore
     def restore(self, model=None):
@@ -403,6 +425,8 @@ class Checkpoint(keras.callbacks.Callback):
 
     def _remove_partial_writes(self):
         """Temporary files of a save that was killed half-way (never referenced)."""
+        if not self.writes_own_directory:
+            return
         for path in glob.glob(os.path.join(glob.escape(self.directory), "*_temp*")):
             if os.path.isdir(path):
                 shutil.rmtree(path, ignore_errors=True)
@@ -448,7 +472,7 @@ class Checkpoint(keras.callbacks.Callback):
             )
             return None
         self._info.assign(self._info_json())
-        with writing(self.directory):  # a full or read-only disk: an OSError naming it
+        with writing(self.write_directory):  # a full or read-only disk: an OSError naming it
             path = self._manager.save(checkpoint_number=step)
         self._last_saved_step = step
         logger.debug("wrote checkpoint %s", path)

@@ -99,7 +99,11 @@ class GeneratorEvaluation(keras.callbacks.Callback):
         values = {PREFIX + key: value for key, value in result.values.items()}
         if logs is not None:
             logs.update(values)
-        step = int(self.model.g_optimizer.iterations) if self.model.g_optimizer else epoch
+        step = (
+            int(keras.ops.convert_to_numpy(self.model.g_optimizer.iterations))
+            if self.model.g_optimizer
+            else epoch
+        )
         if self.logdir:
             self._write(values, step)
         if self.best is not None:

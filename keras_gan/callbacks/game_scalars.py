@@ -53,7 +53,7 @@ class GameScalars(keras.callbacks.Callback):
 
     def _step(self):
         optimizer = getattr(self.model, "g_optimizer", None) or self.model.optimizer
-        return int(optimizer.iterations)
+        return int(keras.ops.convert_to_numpy(optimizer.iterations))
 
     def on_train_batch_end(self, batch, logs=None):
         step = self._step()

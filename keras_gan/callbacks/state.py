@@ -13,7 +13,8 @@ def training_step(model):
     """The number of ``fit`` steps a model has taken: its generator updates
     (``g_optimizer.iterations``), or ``optimizer.iterations`` for other models."""
     optimizer = getattr(model, "g_optimizer", None) or getattr(model, "optimizer", None)
-    return int(optimizer.iterations) if optimizer is not None else 0
+    # convert_to_numpy: under a tf.distribute strategy the value is a MirroredVariable
+    return int(keras.ops.convert_to_numpy(optimizer.iterations)) if optimizer is not None else 0
 
 
 def first_non_finite_log(logs):

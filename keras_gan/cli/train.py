@@ -51,6 +51,19 @@ def register(subparsers):
         help="generator updates between checkpoints (overrides checkpoint.every_n_steps)",
     )
     p.add_argument(
+        "--strategy",
+        metavar="NAME",
+        help="tf.distribute strategy: default, mirrored (this machine's GPUs), multi_worker "
+        "(the machines of TF_CONFIG) or tpu (overrides training.strategy; --batch-size stays "
+        "the minibatch of one replica)",
+    )
+    p.add_argument(
+        "--tpu",
+        metavar="ADDRESS",
+        help="the TPU of --strategy tpu: grpc://host:port, a Cloud TPU name or 'local' "
+        "(overrides training.tpu)",
+    )
+    p.add_argument(
         "--no-checkpoint",
         action="store_true",
         help="neither write checkpoints nor resume from them (checkpoint.enabled: false)",
@@ -65,6 +78,8 @@ def overrides_from_args(args):
         "training.batch_size": args.batch_size,
         "training.steps_per_epoch": args.steps_per_epoch,
         "training.dtype_policy": getattr(args, "dtype_policy", None),
+        "training.strategy": getattr(args, "strategy", None),
+        "training.tpu": getattr(args, "tpu", None),
         "logging.logdir": args.logdir,
         "export.base_dir": args.export_dir,
         "checkpoint.every_n_steps": getattr(args, "checkpoint_every", None),
@@ -98,8 +113,14 @@ def run(args):
     from keras_gan.config import load_config
 
     config = load_config(args.config, overrides=overrides_from_args(args))
+    from keras_gan import distribute
+
+    distribute.check_environment(config.training.strategy, config.training.tpu)
     prepare_directories(config)
     import tensorflow as tf  # heavy: imported after the config is valid
+
+    # Before any TensorFlow operation: a multi-worker strategy sets up the collectives.
+    strategy = distribute.build_strategy(config.training.strategy, tpu=config.training.tpu)
 
     logging.getLogger("absl").setLevel(logging.WARNING)  # TF checkpointing chatter
     logging.getLogger("tensorflow").setLevel(logging.WARNING)  # "Assets written to ..."
@@ -113,7 +134,7 @@ def run(args):
     from keras_gan.training import train
 
     try:
-        result = train(config, fresh=args.fresh)
+        result = train(config, fresh=args.fresh, strategy=strategy)
     except TrainingDiverged as e:
         print(f"keras-gan train: error: {e}", file=sys.stderr)
         return 1
@@ -126,6 +147,14 @@ def run(args):
             "out of memory building or training the model; reduce the networks' widths, "
             "latent_dim or batch_size."
         ) from None
+    if distribute.is_multi_worker(strategy):
+        kind, index = distribute.task_id(strategy)
+        print(
+            f"Worker {kind} {index} done at step {result.final_step}; weights fingerprint "
+            f"{distribute.weights_fingerprint(result.model)}"
+            + ("" if result.chief else "; the chief wrote the files below, this worker's "
+               "temporary directories were removed")
+        )  # fmt: skip
     if result.data:
         from keras_gan.training import describe_data
 
