@@ -130,6 +130,7 @@ def test_read_only_json_out_of_evaluate(filesystem, keras_file, capsys):
     ro = filesystem("ro", read_only=True)
     args = ["evaluate", "--model", keras_file, "--dataset", "mnist", "--json-out"]
     splits = ["--test-split", "test[:50]", "--validation-split", "train[59950:]"]
+    splits += ["--source", "idx", "--num-samples", "100", "--sigmas", "0.2"]
     assert main([*args, str(ro / "parzen.json"), *splits]) == 2
     assert f"{ro / 'parzen.json'}: " in one_error_line(capsys, "evaluate")
 
@@ -138,7 +139,7 @@ def test_read_only_json_out_of_evaluate(filesystem, keras_file, capsys):
 def test_read_only_out_of_figures(filesystem, keras_file, capsys):
     ro = filesystem("ro", read_only=True)
     small = ["--train-split", "train[:50]", "--rows", "1", "--cols", "1"]
-    small += ["--interpolation-rows", "1", "--steps", "2"]
+    small += ["--interpolation-rows", "1", "--steps", "2", "--source", "idx"]
     assert main(["figures", "--model", keras_file, "--out", str(ro / "figs"), *small]) == 2
     assert str(ro / "figs") in one_error_line(capsys, "figures")
 

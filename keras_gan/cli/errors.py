@@ -39,8 +39,8 @@ _HINTS = {
     errno.ENOSPC: "free some space or write elsewhere",
     errno.EDQUOT: "free some space or write elsewhere",
     errno.EROFS: "write elsewhere",
-    errno.EACCES: "check its permissions or write elsewhere",
-    errno.EPERM: "check its permissions or write elsewhere",
+    errno.EACCES: "check its permissions",
+    errno.EPERM: "check its permissions",
 }
 _TF_NOISE = re.compile(r"^\{\{[^}]*\}\}\s*|\s*\[Op:[^\]]*\]\s*$")
 
