@@ -1,7 +1,7 @@
 """Export a trained generator as a versioned SavedModel that TensorFlow Serving loads.
 
 :func:`export_generator` writes ``base_dir/<version>/`` (tag ``serve``), the layout
-TF Serving (and ``keras-gan serve``) polls, with two signatures:
+TF Serving (and ``keras-gan serve``) polls, with two signatures (three for images):
 
 ``serving_default``
     input ``z`` float32 ``[batch, latent_dim]`` -> output ``images`` float32
@@ -17,6 +17,21 @@ TF Serving (and ``keras-gan serve``) polls, with two signatures:
     absurd tensor). Its inputs are scalars, so over REST it is called with the
     columnar format: ``{"signature_name": "sample", "inputs": {"num_samples": 16,
     "seed": 0}}`` (the row format, ``instances``, adds a batch dimension).
+
+An image generator (output ``[height, width, 1|3|4]``) gets a third signature:
+
+``sample_png``
+    the inputs of ``sample`` -> ``images_bytes`` string ``[num_samples]``: each
+    image as a PNG (``tf.io.encode_png`` inside the graph, so the real TF
+    Serving serves it too), its values mapped from ``value_range`` to 8 bits
+    (``round(255 * (x - low) / (high - low))``, clipped). The output's name ends
+    in ``_bytes``, so TF Serving's REST API answers ``{"b64": ...}``; gRPC
+    answers DT_STRING. Other generators skip it, with a log line.
+
+Every signature computes a one-row request as the first row of two: a CPU
+matrix product rounds a single row (a matrix-vector kernel) differently from
+several, and a request's rows must not depend on the requests batched with it
+(``keras-gan serve --enable_batching``; TF Serving's batching too).
 
 A sequence generator (a model with a ``vocabulary``, e.g. one trained on the
 ``grammar`` or ``text`` data sets, whose generator outputs ``[length, vocab]``
@@ -73,6 +88,7 @@ from __future__ import annotations
 import datetime
 import hashlib
 import json
+import logging
 import math
 import os
 import re
@@ -97,6 +113,8 @@ __all__ = [
     "WARMUP_FILENAME",
     "DEFAULT_SIGNATURE",
     "SAMPLE_SIGNATURE",
+    "PNG_SIGNATURE",
+    "PNG_OUTPUT_KEY",
     "OUTPUT_KEY",
     "TOKEN_IDS_KEY",
 ]
@@ -106,6 +124,9 @@ METADATA_FORMAT = "keras_gan.generator.v1"
 WARMUP_FILENAME = "tf_serving_warmup_requests"
 DEFAULT_SIGNATURE = "serving_default"
 SAMPLE_SIGNATURE = "sample"
+PNG_SIGNATURE = "sample_png"
+PNG_OUTPUT_KEY = "images_bytes"  # TF Serving's REST answers *_bytes outputs as {"b64": ...}
+logger = logging.getLogger("keras_gan.export")
 OUTPUT_KEY = "images"
 TOKEN_IDS_KEY = "token_ids"
 DEFAULT_MAX_NUM_SAMPLES = 1024
@@ -233,9 +254,19 @@ def infer_value_range(generator):
 class _ExportedGenerator(tf.Module):
     """The generator plus the signature functions, as a trackable module."""
 
-    def __init__(self, generator, latent_dim, noise, num_classes, max_num_samples, sequences=False):
+    def __init__(
+        self,
+        generator,
+        latent_dim,
+        noise,
+        num_classes,
+        max_num_samples,
+        sequences=False,
+        png_range=None,
+    ):
         super().__init__(name="keras_gan_generator")
         self.generator = generator
+        self._png_range = png_range  # (low, high) of the images, None: no sample_png
         self._sequences = sequences
         self._latent_dim = latent_dim
         self._noise = noise
@@ -257,8 +288,16 @@ class _ExportedGenerator(tf.Module):
         ]
 
     def _generate(self, z, labels=None, token_ids=False):
+        # A single row is computed as the first of two: a CPU matrix product
+        # rounds one row (a matrix-vector kernel) differently from several, and
+        # batched serving must give each request the rows it gets alone.
+        n = tf.shape(z)[0]
+        pad = tf.maximum(2 - n, 0)
+        z = tf.concat([z, tf.zeros([pad, self._latent_dim], z.dtype)], 0)
+        if labels is not None:
+            labels = tf.concat([labels, tf.zeros([pad], labels.dtype)], 0)
         inputs = z if labels is None else [z, labels]
-        images = tf.cast(self.generator(inputs, training=False), tf.float32)
+        images = tf.cast(self.generator(inputs, training=False), tf.float32)[:n]
         outputs = {OUTPUT_KEY: tf.identity(images, name=OUTPUT_KEY)}
         if token_ids:
             ids = tf.argmax(images, axis=-1, output_type=tf.int32)
@@ -312,7 +351,22 @@ class _ExportedGenerator(tf.Module):
         # Tracked as attributes too, so the loaded object offers them as methods.
         self.serving_default = serving_default
         self.sample = sample
-        return {DEFAULT_SIGNATURE: serving_default, SAMPLE_SIGNATURE: sample}
+        signatures = {DEFAULT_SIGNATURE: serving_default, SAMPLE_SIGNATURE: sample}
+        if self._png_range is not None:
+            specs = [n_spec, seed_spec] + ([labels_spec] if self._num_classes is not None else [])
+            self.sample_png = tf.function(
+                lambda *args: {PNG_OUTPUT_KEY: self._png(sample(*args)[OUTPUT_KEY])},
+                input_signature=specs,
+            )
+            signatures[PNG_SIGNATURE] = self.sample_png
+        return signatures
+
+    def _png(self, images):
+        """PNG strings of images in ``[low, high]``: 8 bits, round to nearest."""
+        low, high = self._png_range
+        scaled = tf.clip_by_value((images - low) / (high - low), 0.0, 1.0) * 255.0
+        pixels = tf.cast(tf.round(scaled), tf.uint8)
+        return tf.map_fn(tf.io.encode_png, pixels, fn_output_signature=tf.string)
 
 
 # --------------------------------------------------------------- files
@@ -340,7 +394,7 @@ def _fsync_dir(path):
         os.close(fd)
 
 
-def _write_warmup(path, latent_dim, num_classes):
+def _write_warmup(path, latent_dim, num_classes, png=False):
     """TF Serving's warm-up file: one PredictionLog per signature."""
     from tensorflow_serving.apis import model_pb2, predict_pb2, prediction_log_pb2
 
@@ -352,7 +406,10 @@ def _write_warmup(path, latent_dim, num_classes):
     }
     if num_classes is not None:
         z["labels"] = sample["labels"] = tf.make_tensor_proto(np.zeros([1], np.int32))
-    for signature, inputs in ((DEFAULT_SIGNATURE, z), (SAMPLE_SIGNATURE, sample)):
+    signatures = [(DEFAULT_SIGNATURE, z), (SAMPLE_SIGNATURE, sample)]
+    if png:
+        signatures.append((PNG_SIGNATURE, sample))
+    for signature, inputs in signatures:
         request = predict_pb2.PredictRequest(
             model_spec=model_pb2.ModelSpec(signature_name=signature), inputs=inputs
         )
@@ -384,6 +441,7 @@ def _metadata(
     value_range,
     value_range_source,
     vocabulary=None,
+    png=False,
     **extra,
 ):
     from keras_gan import __version__
@@ -417,7 +475,18 @@ def _metadata(
                 | ({"labels": ["int32", [-1]]} if num_classes else {}),
                 "outputs": sample_outputs,
             },
-        },
+        }
+        | (
+            {
+                PNG_SIGNATURE: {
+                    "inputs": {"num_samples": ["int32", []], "seed": ["int64", []]}
+                    | ({"labels": ["int32", [-1]]} if num_classes else {}),
+                    "outputs": {PNG_OUTPUT_KEY: ["string", [-1]]},
+                }
+            }
+            if png
+            else {}
+        ),
         "vocabulary": vocabulary,
         "keras_gan_version": __version__,
         "tensorflow_version": tf.__version__,
@@ -505,11 +574,13 @@ def export_generator(
     signature_args = dict(
         generator=generator, latent_dim=latent_dim, noise=noise, num_classes=num_classes,
         max_num_samples=max_num_samples, sequences=vocabulary is not None,
+        png_range=_png_range(generator, vocabulary, value_range),
     )  # fmt: skip
     meta_args = dict(
         generator=generator, latent_dim=latent_dim, noise=noise, num_classes=num_classes,
         value_range=value_range, value_range_source=source, vocabulary=vocabulary,
         max_num_samples=max_num_samples, training_config=training_config, fingerprint=digest,
+        png=signature_args["png_range"] is not None,
     )  # fmt: skip
     if if_changed and version is None:
         newest = _newest_version(base_dir)
@@ -520,6 +591,21 @@ def export_generator(
         os.makedirs(base_dir, exist_ok=True)
         remove_stale_temporaries(base_dir)
         return _write(model, base_dir, version, meta_args, signature_args)
+
+
+def _png_range(generator, vocabulary, value_range):
+    """The value range for ``sample_png`` when the generator makes images
+    (``[height, width, 1|3|4]``, not a sequence), else ``None`` (logged)."""
+    shape = tuple(generator.output_shape[1:])
+    if vocabulary is None and len(shape) == 3 and shape[-1] in (1, 3, 4):
+        return tuple(value_range)
+    logger.info(
+        "no %s signature: the generator's output %s is not an image [height, width, 1|3|4]%s",
+        PNG_SIGNATURE,
+        list(shape),
+        " (a sequence generator)" if vocabulary is not None else "",
+    )
+    return None
 
 
 def _write(model, base_dir, version, meta_args, signature_args):
@@ -539,6 +625,7 @@ def _write(model, base_dir, version, meta_args, signature_args):
             os.path.join(tmp, "assets.extra", WARMUP_FILENAME),
             signature_args["latent_dim"],
             signature_args["num_classes"],
+            png=signature_args["png_range"] is not None,
         )
         _fsync_tree(tmp)
         return _publish(tmp, base_dir, version)

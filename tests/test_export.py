@@ -55,7 +55,7 @@ def test_export_writes_next_versions_with_both_signatures(tmp_path):
     assert sorted(os.listdir(base)) == ["1", "2", "7", "8"]  # no temporary leftovers
 
     loaded = tf.saved_model.load(str(base / "8"))
-    assert set(loaded.signatures) == {"serving_default", "sample"}
+    assert set(loaded.signatures) == {"serving_default", "sample", "sample_png"}  # an image
     z = np.random.default_rng(0).normal(size=(5, LATENT)).astype(np.float32)
     images = loaded.signatures["serving_default"](z=tf.constant(z))["images"].numpy()
     assert images.shape == (5, 28, 28, 1) and images.dtype == np.float32
@@ -267,7 +267,7 @@ def test_warmup_file_holds_one_request_per_signature(tmp_path):
     )
     logs = [prediction_log_pb2.PredictionLog.FromString(r) for r in records]
     requests = {log.predict_log.request.model_spec.signature_name: log for log in logs}
-    assert set(requests) == {"serving_default", "sample"}
+    assert set(requests) == {"serving_default", "sample", "sample_png"}
     z = requests["serving_default"].predict_log.request.inputs["z"]
     assert tf.make_ndarray(z).shape == (1, LATENT)
 

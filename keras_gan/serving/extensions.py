@@ -26,6 +26,7 @@ class Extensions:
         self.options = options
         self.batcher = None
         self.monitor = None
+        self.registry = None
         self._poller = None
         if options.monitoring_path:
             from keras_gan.serving.monitoring import Monitor
@@ -53,9 +54,9 @@ class Extensions:
         if self.monitor is not None:
             plugins.append(self.monitor.install)
         if self.options.explorer:
-            from keras_gan.serving.explorer import install
+            from keras_gan.serving.explorer import make_install
 
-            plugins.append(install)
+            plugins.append(make_install(lambda: self.registry))
         return plugins
 
     def loader(self, load):
@@ -63,6 +64,7 @@ class Extensions:
 
     def start(self, registry):
         """Start polling the model config file, when asked to."""
+        self.registry = registry
         options = self.options
         if options.model_config_file and options.model_config_file_poll_wait_seconds > 0:
             from keras_gan.serving.reload import ConfigPoller

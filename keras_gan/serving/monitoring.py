@@ -170,6 +170,23 @@ LOAD_ATTEMPT_COUNT = ":tensorflow:cc:saved_model:load_attempt_count"
 LOAD_LATENCY = ":tensorflow:cc:saved_model:load_latency"
 
 
+def _model_name(request, response):
+    """The model of a gRPC request: its ``model_spec.name`` (the request may
+    still be its bytes: the answer's ``model_spec`` then, or the request's
+    field 1, the ``model_spec`` of every TF Serving request)."""
+    if not isinstance(request, bytes):
+        return request.model_spec.name
+    spec = getattr(response, "model_spec", None)
+    if spec is not None and spec.name:
+        return spec.name
+    from tensorflow_serving.apis import get_model_status_pb2
+
+    try:  # GetModelStatusRequest holds only field 1, model_spec
+        return get_model_status_pb2.GetModelStatusRequest.FromString(request).model_spec.name
+    except Exception:  # not a valid message
+        return ""
+
+
 class Monitor:
     """The server's metrics and their exposition (see the module doc).
 
@@ -338,16 +355,17 @@ class Monitor:
 
                 async def timed(request, context):
                     start = time.perf_counter()
-                    status = "OK"
+                    status, response = "OK", None
                     try:
-                        return await behaviour(request, context)
+                        response = await behaviour(request, context)
+                        return response
                     except BaseException:
                         code = context.code()
                         status = code.name if code is not None else "INTERNAL"
                         raise
                     finally:
                         monitor.count_request(
-                            request.model_spec.name,
+                            _model_name(request, response),
                             api,
                             "GRPC",
                             status,

@@ -37,7 +37,7 @@ from aiohttp import web
 from keras_gan.serving import predict as core
 from keras_gan.serving.bodies import BodyReader
 from keras_gan.serving.errors import ServingError, invalid, release
-from keras_gan.serving.tensors import array_to_json, json_to_array
+from keras_gan.serving.tensors import array_to_json, json_to_array, strings_to_json
 
 logger = logging.getLogger("keras_gan.serving")
 
@@ -146,6 +146,9 @@ def encode_outputs(outputs, row_format):
     ones by ``json``, which writes ``NaN``/``Infinity`` tokens as TF Serving does.
     """
     outputs = {k: np.ascontiguousarray(v) for k, v in outputs.items()}
+    outputs = {  # strings: {"b64": ...} for *_bytes outputs (PNG), text otherwise
+        k: strings_to_json(k, v) if v.dtype.kind in "OSU" else v for k, v in outputs.items()
+    }
     if row_format:
         if len(outputs) == 1:
             body = {"predictions": next(iter(outputs.values()))}
@@ -156,7 +159,10 @@ def encode_outputs(outputs, row_format):
         body = {"outputs": next(iter(outputs.values()))}
     else:
         body = {"outputs": outputs}
-    finite = all(v.dtype.kind != "f" or np.isfinite(v).all() for v in outputs.values())
+    finite = all(
+        not isinstance(v, np.ndarray) or v.dtype.kind != "f" or np.isfinite(v).all()
+        for v in outputs.values()
+    )
     if finite:
         return orjson.dumps(body, option=orjson.OPT_SERIALIZE_NUMPY)
     return json.dumps(body, default=array_to_json, allow_nan=True).encode()

@@ -236,8 +236,17 @@ def tensor_proto_to_array(spec, proto, max_batch):
 
 
 def array_to_tensor_proto(array):
-    """A ``TensorProto`` of a NumPy array (raw little-endian ``tensor_content``)."""
+    """A ``TensorProto`` of a NumPy array (raw little-endian ``tensor_content``;
+    ``string_val`` for strings, e.g. PNG images)."""
     array = np.asarray(array)
+    if array.dtype.kind in "OSU":
+        return tensor_pb2.TensorProto(
+            dtype=types_pb2.DT_STRING,
+            tensor_shape=tensor_shape_pb2.TensorShapeProto(
+                dim=[tensor_shape_pb2.TensorShapeProto.Dim(size=int(d)) for d in array.shape]
+            ),
+            string_val=[_as_bytes(v) for v in array.reshape(-1)],
+        )
     if array.dtype not in _ENUM_OF_NUMPY:
         raise TypeError(f"unsupported dtype {array.dtype} for a TensorProto")
     shape = tensor_shape_pb2.TensorShapeProto(
@@ -250,8 +259,31 @@ def array_to_tensor_proto(array):
     )
 
 
+def _as_bytes(value):
+    return value.encode("utf-8") if isinstance(value, str) else bytes(value)
+
+
+def strings_to_json(name, array):
+    """A string output for a REST answer, as TF Serving writes it: nested lists
+    of ``{"b64": ...}`` for outputs named ``*_bytes`` (binary, e.g. PNG), of
+    UTF-8 text otherwise."""
+    import base64
+
+    if name.endswith("_bytes"):
+        encode = lambda v: {"b64": base64.b64encode(_as_bytes(v)).decode("ascii")}  # noqa: E731
+    else:
+        encode = lambda v: _as_bytes(v).decode("utf-8", errors="replace")  # noqa: E731
+    array = np.asarray(array, dtype=object)
+    flat = [encode(v) for v in array.reshape(-1)]
+    return np.array(flat + [None], dtype=object)[:-1].reshape(array.shape).tolist()
+
+
 def decode_tensor_proto(proto):
-    """Any supported ``TensorProto`` as an array (client side: trusts the server)."""
+    """Any supported ``TensorProto`` as an array (client side: trusts the server;
+    DT_STRING as an object array of bytes)."""
+    if proto.dtype == types_pb2.DT_STRING:
+        shape = [d.size for d in proto.tensor_shape.dim]
+        return np.array(list(proto.string_val) + [None], dtype=object)[:-1].reshape(shape)
     if proto.dtype not in _DTYPES:
         raise TypeError(f"unsupported dtype {dtype_name(proto.dtype)} in a response")
     np_dtype, field = _DTYPES[proto.dtype]
