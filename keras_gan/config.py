@@ -412,6 +412,33 @@ class WGANGPOptions(_Strict):
     gradient_penalty_weight: float = Field(10.0, ge=0, allow_inf_nan=False)
 
 
+class AugmentConfig(_Strict):
+    """``augment``: DiffAugment of what D sees (:class:`keras_gan.augment.DiffAugment`)."""
+
+    policy: list[Literal["translation", "cutout", "color"]] = Field(
+        default_factory=lambda: ["translation", "cutout", "color"]
+    )
+    probability: float = Field(1.0, ge=0, le=1)
+    #: Clip the augmented images to this range (default: no clipping, as the paper).
+    value_range: tuple[float, float] | None = None
+
+
+#: Models whose loss and regularizers a config chooses (the others are presets).
+LOSS_MODELS = ("gan", "conditional_gan")
+
+
+def _check_regularizers(entries):
+    """Each ``regularizers`` entry through the registry: a name or ``{name: ..., ...}``."""
+    from keras_gan import regularizers
+
+    for i, entry in enumerate(entries):
+        try:
+            regularizers.get(entry)
+        except ValueError as e:
+            raise ValueError(f"regularizers.{i}: {e}") from None
+    return entries
+
+
 #: The ``model_options`` schema of each model; every key is a constructor argument.
 MODEL_OPTIONS = {
     "gan": GANOptions,
@@ -470,6 +497,24 @@ class Config(_Strict):
     evaluation: EvaluationConfig | None = None
     #: Optional temperature annealing of a Gumbel-Softmax generator.
     temperature_schedule: TemperatureScheduleConfig | None = None
+    #: The adversarial loss (``gan``, ``conditional_gan``): a name of
+    #: ``keras_gan.losses.LOSSES`` (default: ``training.generator_loss``'s).
+    loss: (
+        Literal[
+            "non_saturating",
+            "minimax",
+            "wasserstein",
+            "hinge",
+            "least_squares",
+            "relativistic_average",
+        ]
+        | None
+    ) = None
+    #: Regularizers of D (``gan``, ``conditional_gan``), e.g.
+    #: ``[{name: r1, gamma: 10, every: 16}]`` (see ``keras_gan.regularizers``).
+    regularizers: list[str | dict] = Field(default_factory=list)
+    #: DiffAugment of real and generated images in both players' updates.
+    augment: AugmentConfig | None = None
     _source: str = PrivateAttr("<dict>")
     _options: BaseModel | None = PrivateAttr(None)
 
@@ -484,6 +529,34 @@ class Config(_Strict):
                 data["training"] = dict(training or {})
                 data["training"]["d_steps"] = MODEL_DEFAULT_D_STEPS[data["model"]]
         return data
+
+    @field_validator("regularizers")
+    @classmethod
+    def _known_regularizers(cls, entries):
+        return _check_regularizers(entries)
+
+    @model_validator(mode="after")
+    def _check_game_axes(self):
+        """``loss`` and ``regularizers`` for the models that take them; ``augment``
+        for image data."""
+        from keras_gan.data.sources import IMAGE_DATASETS
+
+        given = self.model_fields_set
+        for key in ("loss", "regularizers"):
+            if key in given and getattr(self, key) and self.model not in LOSS_MODELS:
+                raise ValueError(
+                    f"{key} applies to models {list(LOSS_MODELS)}; model {self.model!r} is a "
+                    "preset with its own (use model: gan with loss: wasserstein and "
+                    "regularizers: [gradient_penalty] for WGAN-GP)"
+                )
+        if self.loss is not None and "generator_loss" in self.training.model_fields_set:
+            raise ValueError("set either loss or training.generator_loss (the older key), not both")
+        if self.augment is not None and self.dataset.name not in IMAGE_DATASETS:
+            raise ValueError(
+                f"augment: DiffAugment needs image data; dataset {self.dataset.name!r} is not "
+                f"an image data set ({sorted(IMAGE_DATASETS)}); remove augment"
+            )
+        return self
 
     @model_validator(mode="after")
     def _check_model_options(self):

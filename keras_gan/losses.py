@@ -171,7 +171,16 @@ def wasserstein_generator_loss(fake_scores, global_batch_size=None):
     return -_reduce(_as_float(fake_scores), global_batch_size)
 
 
-def gradient_penalty(critic_fn, real, fake, epsilon=None, global_batch_size=None, seed=None):
+def gradient_penalty(
+    critic_fn,
+    real,
+    fake,
+    epsilon=None,
+    global_batch_size=None,
+    seed=None,
+    target=1.0,
+    one_sided=False,
+):
     """WGAN-GP's two-sided penalty ``E[(||grad_x D(x_hat)||_2 - 1)^2]``.
 
     ``x_hat = eps * real + (1 - eps) * fake`` with one ``eps ~ U[0, 1]`` per
@@ -197,6 +206,9 @@ def gradient_penalty(critic_fn, real, fake, epsilon=None, global_batch_size=None
         epsilon: optional ``[batch]`` interpolation weights (drawn when None).
         global_batch_size: see the module docstring.
         seed: optional seed for drawing ``epsilon``.
+        target: the norm the penalty pulls towards (1 in the paper).
+        one_sided: penalise only norms above ``target``,
+            ``E[max(0, ||grad|| - target)^2]`` (the paper's appendix variant).
 
     Returns:
         ``(penalty, grad_norms)``: the scalar penalty (without the weight
@@ -219,7 +231,10 @@ def gradient_penalty(critic_fn, real, fake, epsilon=None, global_batch_size=None
     grads = tf.reshape(grads, [batch, -1])
     # A tiny epsilon keeps the norm's gradient finite at grad == 0.
     norms = tf.sqrt(tf.reduce_sum(tf.square(grads), axis=1) + 1e-12)
-    return _reduce(tf.square(norms - 1.0), global_batch_size), norms
+    excess = norms - tf.cast(target, norms.dtype)
+    if one_sided:
+        excess = tf.nn.relu(excess)
+    return _reduce(tf.square(excess), global_batch_size), norms
 
 
 GENERATOR_LOSSES = {

@@ -239,14 +239,23 @@ def _vocabulary_kwargs(dataset_config):
 def build_model(config):
     """The configured adversarial model, compiled.
 
-    The model gets the constructor options of its ``model_options`` section
-    and only the ``compile`` options it accepts (``training.generator_loss``
-    for GANs). An optimizer the config does not set is the model's default
-    (e.g. Adam(1e-4, 0.5, 0.9) for WGAN-GP, RMSprop(5e-5) for WGAN).
+    The model gets the constructor options of its ``model_options`` section,
+    ``loss``/``regularizers`` (``gan``, ``conditional_gan``) and ``augment``, and
+    only the ``compile`` options it accepts (``training.generator_loss`` for GANs
+    without a ``loss`` key). An optimizer the config does not set is the model's
+    default (e.g. Adam(1e-4, 0.5, 0.9) for WGAN-GP, RMSprop(5e-5) for WGAN).
     """
+    from keras_gan.config import LOSS_MODELS
+
     keras.utils.set_random_seed(config.training.seed)
     generator, discriminator = build_networks(config)
     model_cls = MODELS[config.model]
+    axes = {}
+    if config.model in LOSS_MODELS:
+        axes["loss"] = config.loss or config.training.generator_loss
+        axes["regularizers"] = list(config.regularizers)
+    if config.augment is not None:
+        axes["augment"] = config.augment.model_dump()
     model = model_cls(
         generator,
         discriminator,
@@ -254,12 +263,10 @@ def build_model(config):
         noise=config.noise,
         seed=config.training.seed,
         ema_decay=config.training.ema_decay,
+        **axes,
         **config.model_kwargs(),
         **_vocabulary_kwargs(config.dataset),
     )
-    compile_options = {}
-    if "generator_loss" in inspect.signature(model_cls.configure).parameters:
-        compile_options["generator_loss"] = config.training.generator_loss
     given = config.model_fields_set
     model.compile(
         d_optimizer=build_optimizer(config.d_optimizer) if "d_optimizer" in given else None,
@@ -268,7 +275,6 @@ def build_model(config):
         updates=config.training.updates,
         jit_compile=config.training.jit_compile,
         steps_per_execution=config.training.steps_per_execution,
-        **compile_options,
     )
     return model
 

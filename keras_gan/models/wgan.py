@@ -23,50 +23,52 @@ from __future__ import annotations
 import math
 
 import keras
-import tensorflow as tf
 
-from keras_gan import losses
-from keras_gan.models.base import AdversarialModel, _num_replicas
-from keras_gan.noise import portable_uniform
+from keras_gan.models.gan import GAN
+from keras_gan.regularizers import GradientPenalty, WeightClipping, batch_norm_layers
 
 __all__ = ["WGAN", "WGANGP", "batch_norm_layers"]
 
 
-def batch_norm_layers(model):
-    """Names of the ``BatchNormalization`` layers anywhere inside ``model``."""
-    layers = model._flatten_layers(include_self=False, recursive=True)
-    return [layer.name for layer in layers if isinstance(layer, keras.layers.BatchNormalization)]
-
-
-class WassersteinModel(AdversarialModel):
-    """What WGAN and WGAN-GP share: the critic's and generator's Wasserstein
-    losses, the ``wasserstein`` metric, and the ``critic`` argument name."""
+class WassersteinModel(GAN):
+    """What the WGAN presets share: the ``wasserstein`` loss, ``d_steps = 5``, the
+    ``critic`` argument name, and a saved config without the GAN's axes (the
+    preset fixes the loss and the regularizer)."""
 
     metric_names = ("d_loss", "g_loss", "wasserstein")
     default_d_steps = 5
 
-    def __init__(self, generator, critic, latent_dim, noise="normal", seed=None, **kwargs):
-        super().__init__(generator, critic, latent_dim, noise=noise, seed=seed, **kwargs)
+    def __init__(self, generator, critic, latent_dim, regularizer, noise="normal", seed=None,
+                 **kwargs):  # fmt: skip
+        super().__init__(
+            generator,
+            critic,
+            latent_dim,
+            loss="wasserstein",
+            regularizers=[regularizer],
+            noise=noise,
+            seed=seed,
+            **kwargs,
+        )
 
     @property
     def critic(self):
         """The critic (the same model as ``discriminator``)."""
         return self.discriminator
 
-    def discriminator_objective(self, real, fake, real_out, fake_out, conditions, batch):
-        return losses.wasserstein_critic_loss(real_out, fake_out, global_batch_size=batch), {}
-
-    def generator_objective(self, fake_out, batch):
-        return losses.wasserstein_generator_loss(fake_out, global_batch_size=batch)
-
-    def score_metrics(self, real_out, fake_out):
-        real_out = tf.cast(real_out, tf.float32)
-        fake_out = tf.cast(fake_out, tf.float32)
-        return {"wasserstein": tf.reduce_mean(real_out) - tf.reduce_mean(fake_out)}
+    def configure(self, **options):
+        """The presets take no model-specific ``compile`` options."""
+        if options:
+            raise TypeError(
+                f"{type(self).__name__}.compile() got unexpected argument(s) {sorted(options)}."
+            )
 
     def get_config(self):
         config = super().get_config()
         config["critic"] = config.pop("discriminator")
+        del config["loss"], config["regularizers"]
+        if config["augment"] is None:
+            del config["augment"]
         return config
 
 
@@ -110,30 +112,13 @@ class WGAN(WassersteinModel):
         self, generator, critic, latent_dim, clip_value=0.01, noise="normal", seed=None, **kwargs
     ):
         clip_value = _positive_float(clip_value, "clip_value", allow_zero=False)
-        super().__init__(generator, critic, latent_dim, noise=noise, seed=seed, **kwargs)
+        super().__init__(
+            generator, critic, latent_dim, WeightClipping(clip_value), noise, seed, **kwargs
+        )
         self.clip_value = clip_value
 
     def default_optimizers(self):
         return keras.optimizers.RMSprop(5e-5), keras.optimizers.RMSprop(5e-5)
-
-    def after_discriminator_update(self):
-        c = self.clip_value
-
-        def clip(var):
-            return var.assign(tf.clip_by_value(var, -c, c))
-
-        ctx = tf.distribute.get_replica_context()
-        if ctx is None or not tf.distribute.has_strategy():
-            for var in self.discriminator.trainable_variables:
-                clip(var)
-        else:  # mirrored variables are updated once, in cross-replica context
-            variables = [v.value for v in self.discriminator.trainable_variables]
-
-            def merged(strategy):
-                for var in variables:
-                    strategy.extended.update(var, clip)
-
-            ctx.merge_call(merged)
 
     def get_config(self):
         config = super().get_config()
@@ -216,7 +201,9 @@ class WGANGP(WassersteinModel):
                     "Use LayerNormalization or no normalization, e.g. "
                     "networks.dcgan_discriminator(normalization='layer')."
                 )
-        super().__init__(generator, critic, latent_dim, noise=noise, seed=seed, **kwargs)
+        super().__init__(
+            generator, critic, latent_dim, GradientPenalty(weight), noise, seed, **kwargs
+        )
         self.gradient_penalty_weight = weight
 
     def default_optimizers(self):
@@ -224,26 +211,6 @@ class WGANGP(WassersteinModel):
             keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9),
             keras.optimizers.Adam(1e-4, beta_1=0.5, beta_2=0.9),
         )
-
-    def discriminator_objective(self, real, fake, real_out, fake_out, conditions, batch):
-        w_loss, _ = super().discriminator_objective(
-            real, fake, real_out, fake_out, conditions, batch
-        )
-        real = tf.convert_to_tensor(real)
-        # portable_uniform: the same interpolation weights with and without XLA.
-        epsilon = tf.cast(portable_uniform([tf.shape(real)[0]], self.next_seed()), real.dtype)
-
-        def critic(x):
-            return self.discriminator(self.discriminator_inputs(x, conditions), training=True)
-
-        penalty, norms = losses.gradient_penalty(
-            critic, real, fake, epsilon=epsilon, global_batch_size=batch
-        )
-        loss = w_loss + tf.cast(self.gradient_penalty_weight, w_loss.dtype) * penalty
-        return loss, {
-            "gradient_penalty": penalty * _num_replicas(),
-            "grad_norm": tf.reduce_mean(norms),
-        }
 
     def get_config(self):
         config = super().get_config()

@@ -27,6 +27,12 @@ from keras_gan.networks.mlp import (
 )
 from keras_gan.networks.resnet import resnet_critic, resnet_generator
 from keras_gan.networks.sequence import sequence_critic, sequence_generator
+from keras_gan.networks.sngan import (
+    conditional_sngan_generator,
+    projection_discriminator,
+    sngan_discriminator,
+    sngan_generator,
+)
 
 GENERATORS = {
     "mlp_generator": mlp_generator,
@@ -35,6 +41,8 @@ GENERATORS = {
     "conditional_mlp_generator": conditional_mlp_generator,
     "conditional_dcgan_generator": conditional_dcgan_generator,
     "sequence_generator": sequence_generator,
+    "sngan_generator": sngan_generator,
+    "conditional_sngan_generator": conditional_sngan_generator,
 }
 DISCRIMINATORS = {
     "maxout_discriminator": maxout_discriminator,
@@ -44,6 +52,8 @@ DISCRIMINATORS = {
     "conditional_mlp_discriminator": conditional_mlp_discriminator,
     "conditional_dcgan_discriminator": conditional_dcgan_discriminator,
     "sequence_critic": sequence_critic,
+    "sngan_discriminator": sngan_discriminator,
+    "projection_discriminator": projection_discriminator,
 }
 
 __all__ = [
@@ -62,6 +72,10 @@ __all__ = [
     "conditional_dcgan_discriminator",
     "sequence_generator",
     "sequence_critic",
+    "sngan_generator",
+    "sngan_discriminator",
+    "conditional_sngan_generator",
+    "projection_discriminator",
     "GENERATORS",
     "DISCRIMINATORS",
     "build",
