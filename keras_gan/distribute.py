@@ -237,7 +237,7 @@ def build_strategy(name, tpu=None, connect_timeout=DEFAULT_CONNECT_TIMEOUT):
         with _connect_watchdog(cluster, connect_timeout):
             strategy = tf.distribute.MultiWorkerMirroredStrategy()
             # The first collective: returns when every task has joined.
-            strategy.reduce("SUM", strategy.run(lambda: tf.constant(1.0)), axis=None)
+            tf.function(lambda: strategy.reduce("SUM", strategy.run(tf.ones, ([],)), None))()
         return strategy
     resolver = tf.distribute.cluster_resolver.TPUClusterResolver(tpu=tpu)
     tf.config.experimental_connect_to_cluster(resolver)
@@ -383,6 +383,32 @@ def synchronize_batch_norm(*networks):
                 layer.synchronized = True
                 count += 1
     return count
+
+
+def multi_worker_step_outputs(model):
+    """Have ``model``'s ``train_step``/``test_step`` return their metrics with a
+    leading axis of 1 under a multi-worker strategy, and return ``model``.
+
+    Keras 3's ``fit`` reduces the step's outputs across workers with
+    ``strategy.reduce("MEAN", value, axis=0)``, which refuses the scalars a step
+    returns ("Invalid reduction dimension 0 for input with 0 dimensions",
+    tensorflow/tensorflow#72388); with a leading axis the reduction gives the
+    scalar mean over the replicas. Nothing changes on one machine.
+    """
+    import tensorflow as tf
+
+    if not is_multi_worker(model.distribute_strategy):
+        return model
+
+    def with_axis(step):
+        def wrapped(data):
+            return tf.nest.map_structure(lambda v: tf.reshape(v, [1]), step(data))
+
+        return wrapped
+
+    model.train_step = with_axis(model.train_step)
+    model.test_step = with_axis(model.test_step)
+    return model
 
 
 def weights_fingerprint(model):

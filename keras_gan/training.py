@@ -591,6 +591,7 @@ def _train(config, callbacks, fresh, strategy, chief_config):
     sync = config.training.sync_batch_norm
     if sync or (sync is None and distribute.num_replicas(strategy) > 1):
         distribute.synchronize_batch_norm(model.generator, model.discriminator)
+    distribute.multi_worker_step_outputs(model)
     dataset = build_dataset(config, strategy)
     steps_per_epoch = config.training.steps_per_epoch
     if steps_per_epoch:
