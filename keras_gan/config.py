@@ -431,11 +431,15 @@ def _check_regularizers(entries):
     """Each ``regularizers`` entry through the registry: a name or ``{name: ..., ...}``."""
     from keras_gan import regularizers
 
+    names = []
     for i, entry in enumerate(entries):
         try:
-            regularizers.get(entry)
+            names.append(regularizers.get(entry).name)
         except ValueError as e:
             raise ValueError(f"regularizers.{i}: {e}") from None
+    twice = sorted({n for n in names if names.count(n) > 1})
+    if twice:
+        raise ValueError(f"{twice} given more than once; give each regularizer at most once")
     return entries
 
 
