@@ -15,8 +15,9 @@ A process killed while writing leaves its temporary file behind.
 :func:`remove_stale_temporaries` removes those of this package's own naming
 (``.tmp-<pid>-...`` files, ``.tmp-export-<pid>-...`` directories of
 :mod:`keras_gan.export`) whose writer is no longer running, or that are older
-than :data:`STALE_AFTER` seconds (a pid can be reused); ``keras-gan train`` and
-``export_generator`` call it on the directories they write at start.
+than :data:`STALE_AFTER` seconds (a pid can be reused). Every atomic write calls
+it on its directory first, and ``keras-gan train`` and ``export_generator`` on
+the directories they write, at start.
 
 Example:
 
@@ -145,6 +146,7 @@ def _replacing(path, suffix):
     directory = os.path.dirname(os.path.abspath(path))
     with writing(path):
         os.makedirs(directory, exist_ok=True)
+        remove_stale_temporaries(directory)  # what killed writes left here
         fd, tmp = tempfile.mkstemp(dir=directory, prefix=temporary_prefix(), suffix=suffix)
         try:
             os.chmod(tmp, _file_mode())
@@ -169,7 +171,6 @@ def atomic_open(path, mode="wb", suffix=""):
 
 def atomic_save_model(model, path):
     """``model.save(path)`` through a temporary sibling file and an atomic rename."""
-    remove_stale_temporaries(os.path.dirname(os.path.abspath(path)))
     with _replacing(path, ".keras") as (fd, tmp):
         os.close(fd)
         model.save(tmp)
@@ -235,15 +236,14 @@ def remove_stale_temporaries(directory):
         return []
     now, removed = time.time(), []
     for entry in entries:
-        file_match = _TEMP_FILE_RE.match(entry.name)
-        export_match = _TEMP_EXPORT_RE.match(entry.name)
+        if not entry.name.startswith(".tmp-"):
+            continue
         try:
             is_dir = entry.is_dir(follow_symlinks=False)
-            mtime = entry.stat(follow_symlinks=False).st_mtime
+            match = (_TEMP_EXPORT_RE if is_dir else _TEMP_FILE_RE).match(entry.name)
+            if match is None or not _stale(match.group(1), entry.stat().st_mtime, now):
+                continue
         except OSError:
-            continue
-        match = export_match if is_dir else file_match
-        if match is None or not _stale(match.group(1), mtime, now):
             continue
         try:
             if is_dir:

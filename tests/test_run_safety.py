@@ -20,7 +20,7 @@ from keras_gan.cli import main
 from keras_gan.data import sources
 from keras_gan.data.idx import IDXFormatError, read_idx
 from keras_gan.export import list_versions
-from keras_gan.io import remove_stale_temporaries
+from keras_gan.io import atomic_write_text, remove_stale_temporaries
 
 TINY = os.path.join(REPO, "tests", "configs", "tiny_toy.yaml")
 TINY_MNIST = os.path.join(REPO, "tests", "configs", "tiny_mnist.yaml")
@@ -159,6 +159,10 @@ def test_stale_temporaries_of_the_package_are_removed_and_nothing_else(tmp_path)
         n for n, keep in {**names, **exports}.items() if not keep
     )
     assert remove_stale_temporaries(tmp_path / "missing") == []
+    # Every atomic write cleans its directory first.
+    (tmp_path / f".tmp-{dead}-zzzz9999.png").write_bytes(b"")
+    atomic_write_text(tmp_path / "notes.txt", "x")
+    assert set(os.listdir(tmp_path)) == expected | {"notes.txt"}
 
 
 # ------------------------------------------------------------ exports
