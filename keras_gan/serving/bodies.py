@@ -194,7 +194,7 @@ def memory_bound_bytes(max_request_bytes, slots, connections):
     (``slots``: ``--num_request_threads``; ``connections``: the REST cap).
 
     >>> memory_bound_bytes(16 << 20, slots=4, connections=1024) / 2**20
-    2944.0
+    3008.0
     """
     return (
         slots * JSON_EXPANSION * max_request_bytes + connections * UNREAD_BUFFER_BYTES + SLACK_BYTES

@@ -208,10 +208,14 @@ class VersionState:
 
 def _fingerprint(path, max_files=10_000):
     """Changes when any file under the version changes (so a failed load is
-    retried): the path, size and mtime of every file and directory under
-    ``path`` (the first ``max_files`` in walk order), e.g. a variables data
-    file completed in place."""
-    parts = []
+    retried): the path, size and mtime of ``path`` and of every file and
+    directory under it (the first ``max_files`` in walk order), e.g. a
+    variables data file completed in place."""
+    try:
+        st = os.stat(path)
+        parts = [(".", st.st_size, st.st_mtime_ns)]
+    except OSError as e:
+        return ((".", e.errno),)
     for root, dirs, files in os.walk(path, onerror=lambda e: parts.append(("error", str(e)))):
         dirs.sort()
         for name in sorted(files) + dirs:
