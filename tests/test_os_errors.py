@@ -233,3 +233,18 @@ def test_help_documents_the_exit_statuses(capsys):
     assert "exit status:" in out and "KERAS_GAN_DEBUG=1" in out
     for status in ("0 ", "2 ", "1 ", "130"):
         assert f"\n  {status}" in out
+
+
+def test_out_of_memory_is_said_only_for_memory():
+    import tensorflow as tf
+
+    from keras_gan.cli.errors import describe
+
+    oom = tf.errors.ResourceExhaustedError(None, None, "OOM when allocating tensor [1000000]")
+    assert describe(oom) == (1, "out of memory: OOM when allocating tensor [1000000]")
+    disk = tf.errors.ResourceExhaustedError(
+        None, None, "{{function_node x}} /d/ckpt-2_temp/part-0; No space left on device [Op:SaveV2]"
+    )
+    status, message = describe(disk)
+    assert status == 1 and message.startswith("/d/ckpt-2_temp/part-0: no space left on device")
+    assert describe(MemoryError()) == (1, "out of memory")

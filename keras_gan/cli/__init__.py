@@ -140,7 +140,7 @@ def main(argv=None):
         if isinstance(e, _loaded_user_errors()):
             status, message = 2, str(e)
         else:
-            status, message = describe(e, args.command)
+            status, message = describe(e)
         if _debug(args):
             traceback.print_exc()
         print(f"keras-gan {args.command}: error: {message}", file=sys.stderr)

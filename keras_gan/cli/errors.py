@@ -107,8 +107,8 @@ def _first_line(error):
     return text.splitlines()[0] if text else type(error).__name__
 
 
-def describe(error, command):
-    """``(status, message)`` for an exception that ended ``command``."""
+def describe(error):
+    """``(status, message)`` for an exception that ended a command."""
     if isinstance(error, CommandFailure):
         return FAILURE, str(error)
     if isinstance(error, CommandError):
