@@ -356,3 +356,69 @@ def test_a_failed_version_is_retried_when_its_variables_file_is_completed(tmp_pa
     registry.poll()
     assert registry.get("fuzz").version == 2
     assert dict(registry.status("fuzz"))[2].state == "AVAILABLE"
+
+
+def test_mutual_tls_admits_only_clients_with_a_certificate_from_the_ca(tmp_path):
+    """--ssl_ca_file: the REST listener (in process, no model) requires a client
+    certificate signed by that CA; system CAs are not trusted for clients."""
+    import asyncio
+    import ssl
+
+    from aiohttp import web
+
+    from keras_gan.serving.listener import start_rest
+    from keras_gan.serving.tls import from_files, rest_context
+
+    (tmp_path / "server").mkdir()
+    (tmp_path / "client").mkdir()
+    (tmp_path / "other").mkdir()
+    server_cert, server_key = make_certificate(tmp_path / "server")
+    client_cert, client_key = make_certificate(tmp_path / "client")  # its own CA
+    other_cert, other_key = make_certificate(tmp_path / "other")
+    context = rest_context(from_files(server_cert, server_key, ca_file=client_cert))
+
+    async def get(port, cert=None):
+        client = ssl.create_default_context(cafile=str(server_cert))
+        if cert is not None:
+            client.load_cert_chain(*cert)
+        try:
+            reader, writer = await asyncio.open_connection("localhost", port, ssl=client)
+            writer.write(b"GET / HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
+            answer = await asyncio.wait_for(reader.read(), 10)
+            writer.close()
+            return answer.split(b"\r\n")[0]
+        except (ssl.SSLError, ConnectionError) as e:
+            return type(e).__name__
+
+    async def main():
+        app = web.Application()
+        app.router.add_get("/", lambda request: web.Response(text="ok"))
+        runner, listener = await start_rest(app, "127.0.0.1", 0, 10, idle_timeout=5, ssl=context)
+        try:
+            return [
+                await get(listener.port, (client_cert, client_key)),
+                await get(listener.port),
+                await get(listener.port, (other_cert, other_key)),
+            ]
+        finally:
+            await listener.close()
+            await runner.cleanup()
+
+    with_ca, without, other = asyncio.run(main())
+    assert with_ca == b"HTTP/1.1 200 OK"
+    assert without != b"HTTP/1.1 200 OK" and other != b"HTTP/1.1 200 OK", (without, other)
+
+
+def test_ssl_config_file_errors_are_one_line(tmp_path):
+    from keras_gan.serving.tls import TlsError, from_ssl_config_file
+
+    path = tmp_path / "ssl.config"
+    path.write_text("server_cert: 12 12\n")
+    with pytest.raises(TlsError, match="is not an SSLConfig text proto"):
+        from_ssl_config_file(path)
+    path.write_text('server_cert: "x"\n')
+    with pytest.raises(TlsError, match="needs server_cert and server_key"):
+        from_ssl_config_file(path)
+    path.write_text('server_cert: "x" server_key: "y" client_verify: true\n')
+    with pytest.raises(TlsError, match="client_verify needs custom_ca"):
+        from_ssl_config_file(path)

@@ -30,7 +30,6 @@ from __future__ import annotations
 import asyncio
 import errno
 import logging
-import resource
 import socket
 import time
 
@@ -45,7 +44,12 @@ _OUT_OF_RESOURCES = {errno.EMFILE, errno.ENFILE, errno.ENOBUFS, errno.ENOMEM}
 
 
 def open_file_limit():
-    """The soft ``RLIMIT_NOFILE`` of this process (``None`` when unlimited)."""
+    """The soft ``RLIMIT_NOFILE`` of this process (``None`` when unlimited or
+    unknown, as on Windows)."""
+    try:
+        import resource
+    except ImportError:
+        return None
     soft, _ = resource.getrlimit(resource.RLIMIT_NOFILE)
     return None if soft == resource.RLIM_INFINITY else int(soft)
 

@@ -118,7 +118,9 @@ def from_ssl_config_file(path):
 
 def rest_context(config):
     """An ``ssl.SSLContext`` serving ``config`` (TLS 1.2+). Raises TlsError."""
-    context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
+    # Not create_default_context: it would trust the system's CAs for client
+    # certificates too; here only the configured CA is.
+    context = ssl.SSLContext(ssl.PROTOCOL_TLS_SERVER)
     context.minimum_version = ssl.TLSVersion.TLSv1_2
     # load_cert_chain reads files only: the PEM goes through a private
     # temporary directory that is removed at once.
