@@ -562,6 +562,8 @@ def train(config, callbacks=(), fresh=False, strategy=None):
         strategy = distribute.build_strategy(config.training.strategy, tpu=config.training.tpu)
     if distribute.is_chief(strategy):
         return _train(config, callbacks, fresh, strategy, config)
+    # What a killed run of this worker left, then this run's own temporaries.
+    distribute.remove_worker_paths(config, strategy, checkpoint_directory(config))
     try:
         result = _train(
             distribute.worker_config(config, strategy), callbacks, fresh, strategy, config

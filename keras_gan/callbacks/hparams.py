@@ -73,4 +73,15 @@ def hparams_callback(logdir, config, data=None, trial_id=None):
     if data:
         values.update(flatten_hparams({"data": data}))
     trial_id = trial_id or os.path.basename(os.path.abspath(os.fspath(logdir)))
-    return hp.KerasCallback(os.fspath(logdir), values, trial_id=trial_id)
+
+    class SessionCallback(hp.KerasCallback):
+        """TensorBoard's callback, reusable by the several ``fit`` calls of one run
+        (:func:`keras_gan.resume.resume_fit` finishes a resumed epoch, then runs the
+        rest): TensorBoard's drops its writer when training ends."""
+
+        def on_train_end(self, logs=None):
+            writer = self._writer
+            super().on_train_end(logs)
+            self._writer = writer
+
+    return SessionCallback(os.fspath(logdir), values, trial_id=trial_id)

@@ -64,6 +64,14 @@ def register(subparsers):
         "(overrides training.tpu)",
     )
     p.add_argument(
+        "--connect-timeout",
+        type=float,
+        metavar="SECONDS",
+        default=None,
+        help="multi_worker: how long a worker waits for the other tasks of TF_CONFIG before "
+        "it stops with an error naming them (default: 300)",
+    )
+    p.add_argument(
         "--no-checkpoint",
         action="store_true",
         help="neither write checkpoints nor resume from them (checkpoint.enabled: false)",
@@ -120,7 +128,10 @@ def run(args):
     import tensorflow as tf  # heavy: imported after the config is valid
 
     # Before any TensorFlow operation: a multi-worker strategy sets up the collectives.
-    strategy = distribute.build_strategy(config.training.strategy, tpu=config.training.tpu)
+    timeout = getattr(args, "connect_timeout", None) or distribute.DEFAULT_CONNECT_TIMEOUT
+    strategy = distribute.build_strategy(
+        config.training.strategy, tpu=config.training.tpu, connect_timeout=timeout
+    )
 
     logging.getLogger("absl").setLevel(logging.WARNING)  # TF checkpointing chatter
     logging.getLogger("tensorflow").setLevel(logging.WARNING)  # "Assets written to ..."
@@ -138,6 +149,14 @@ def run(args):
     except TrainingDiverged as e:
         print(f"keras-gan train: error: {e}", file=sys.stderr)
         return 1
+    except (tf.errors.UnavailableError, tf.errors.CancelledError) as e:
+        if not distribute.is_multi_worker(strategy):
+            raise
+        raise CommandFailure(
+            f"a worker of TF_CONFIG stopped or cannot be reached ({type(e).__name__}); start "
+            "every worker again with the same command: the job resumes from the chief's last "
+            "checkpoint"
+        ) from None
     except (MemoryError, tf.errors.ResourceExhaustedError) as e:
         from keras_gan.io import errno_of_message
 
