@@ -222,6 +222,20 @@ def _limit_options(args):
     return {name: getattr(args, name) for name in names}
 
 
+def _check_tls(options):
+    """A certificate, key or SSL config that cannot be used stops the start
+    now, before any model is loaded (one line)."""
+    from keras_gan.cli import CommandError
+    from keras_gan.serving.tls import TlsError, rest_context
+
+    try:
+        tls = options.tls()
+        if tls is not None:
+            rest_context(tls)
+    except TlsError as e:
+        raise CommandError(str(e)) from None
+
+
 def run(args):
     from keras_gan.cli import CommandError
     from keras_gan.serving.config import ModelConfigError, from_flags, load_model_config
@@ -258,6 +272,7 @@ def run(args):
         )
     except ValueError as e:
         raise CommandError(str(e)) from None
+    _check_tls(options)
     logging.getLogger("keras_gan.serving").setLevel(logging.INFO)
     try:
         return serve(options)
