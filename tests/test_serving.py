@@ -366,7 +366,7 @@ BAD_REST = [
         ":predict",
         {"signature_name": "nope", "inputs": [[0.0] * 8]},
         400,
-        r'signature name: "nope" not found.*\[\'sample\', \'serving_default\'\]',
+        r'signature name: "nope" not found.*\[\'sample\', \'sample_png\', \'serving_default\'\]',
     ),
     (
         "signature_name not a string",

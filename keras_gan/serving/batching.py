@@ -240,18 +240,23 @@ def load_batching_parameters(path):
 class _Task:
     signature: object  # the request's own signature
     arrays: dict  # the request's inputs
-    z: np.ndarray
+    rows: int
+    z: np.ndarray | None  # serving_default's z; None: drawn from ``seed`` if merged
     labels: np.ndarray | None
     output_names: tuple
+    seed: tuple | None = None  # (latent_dim, noise, seed) of a sample request
     enqueued: float = dataclasses.field(default_factory=time.monotonic)
     done: threading.Event = dataclasses.field(default_factory=threading.Event)
     result: dict | None = None
     error: BaseException | None = None
     merged: int = 1  # requests in the call that answered this one
 
-    @property
-    def rows(self):
-        return int(self.z.shape[0])
+    def latent_vectors(self):
+        """The request's ``z`` (a ``sample`` request's is drawn only when merged)."""
+        if self.z is None:
+            latent_dim, noise, seed = self.seed
+            self.z = _noise(self.rows, latent_dim, seed, noise)
+        return self.z
 
     def wait(self):
         self.done.wait()
@@ -380,23 +385,22 @@ class Batcher:
             return None
         target = _target(loaded)
         labels = arrays.get("labels")
+        outputs = tuple(signature.outputs)
         if key == DEFAULT_SIGNATURE:
             z = arrays.get("z")
-            if z is None or z.ndim != 2:
+            if z is None or z.ndim != 2 or int(z.shape[0]) not in probe.mergeable_sizes:
                 return None
-        else:
-            if not probe.sample_ok or set(signature.outputs) != set(target.outputs):
-                return None
-            if np.ndim(arrays.get("num_samples")) != 0 or np.ndim(arrays.get("seed")) != 0:
-                return None
-            n = int(arrays["num_samples"])
-            if n not in probe.mergeable_sizes:
-                return None
-            latent_dim, noise = _latent(loaded)
-            z = _noise(n, latent_dim, int(arrays["seed"]), noise)
-        if int(z.shape[0]) not in probe.mergeable_sizes:
+            return _Task(signature, arrays, int(z.shape[0]), z, labels, outputs)
+        if not probe.sample_ok or set(signature.outputs) != set(target.outputs):
             return None
-        return _Task(signature, arrays, z, labels, tuple(signature.outputs))
+        if np.ndim(arrays.get("num_samples")) != 0 or np.ndim(arrays.get("seed")) != 0:
+            return None
+        n = int(arrays["num_samples"])
+        if n not in probe.mergeable_sizes:
+            return None
+        latent_dim, noise = _latent(loaded)
+        seed = (latent_dim, noise, int(arrays["seed"]))
+        return _Task(signature, arrays, n, None, labels, outputs, seed=seed)
 
     # ------------------------------------------------------------ probe
     def _probe(self, loaded):
@@ -505,9 +509,8 @@ class Batcher:
         target = _target(loaded)
         rows = sum(t.rows for t in batch)
         size = next((s for s in self.params.allowed_batch_sizes if s >= rows), rows)
-        z = np.concatenate(
-            [t.z for t in batch] + [np.zeros((size - rows, batch[0].z.shape[1]), np.float32)]
-        )
+        zs = [t.latent_vectors() for t in batch]
+        z = np.concatenate(zs + [np.zeros((size - rows, zs[0].shape[1]), np.float32)])
         inputs = {"z": z}
         if "labels" in target.inputs:
             pad = np.zeros(size - rows, np.int32)
