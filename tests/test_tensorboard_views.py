@@ -16,7 +16,6 @@ import requests
 from browser import not_blank
 from conftest import REPO, requires_mnist_idx
 
-from keras_gan.callbacks.hparams import flatten_hparams
 from keras_gan.config import load_config
 from keras_gan.training import train
 
@@ -106,11 +105,6 @@ def test_the_run_is_a_session_with_its_config_data_and_final_scores(board):
     assert final["eval/fid"]["value"] == pytest.approx(result.evaluations[-1]["fid"], rel=1e-5)
     assert final["eval/fid"]["trainingStep"] == 6  # 2 epochs x 3 generator updates
     assert final["game/d_loss"]["trainingStep"] == 6
-
-
-def test_flatten_hparams():
-    flat = flatten_hparams({"a": {"b": 1, "c": None, "d": [1, 2]}, "e": "x", "f": True})
-    assert flat == {"a.b": 1, "a.d": "[1, 2]", "e": "x", "f": True}
 
 
 def _screenshot(tab, path):

@@ -9,8 +9,9 @@ The dashboard takes the metrics from the scalars under the run directory
 (``train/epoch_g_loss``, ``eval/eval/fid``, ...) and shows their last values, so
 runs under one ``tensorboard --logdir runs`` compare in one table.
 
-The writer is TensorBoard's own ``hparams.api.KerasCallback``; this module
-only turns a config into the values it accepts (bool, int, float, str).
+The summaries are TensorBoard's own (``hparams.api``, as its ``KerasCallback``
+writes them, but for every ``fit`` of a resumed run); :func:`flatten_hparams`
+turns a config into the values they accept (bool, int, float, str).
 
 Example:
 
@@ -26,6 +27,11 @@ from __future__ import annotations
 
 import json
 import os
+
+import keras
+import tensorflow as tf
+from tensorboard.plugins.hparams import api as hp
+from tensorboard.plugins.hparams import api_pb2, summary
 
 #: Config sections and keys left out of the hparams: where files go and how often
 #: things are logged or checked, not what the run trains.
@@ -54,7 +60,7 @@ def flatten_hparams(config, prefix=""):
 
 
 def hparams_callback(logdir, config, data=None, trial_id=None):
-    """TensorBoard's HParams Keras callback for a run in ``logdir``.
+    """An :class:`HParams` callback for a run in ``logdir`` with this config.
 
     Args:
         logdir: the run directory (the session's run in the dashboard).
@@ -63,8 +69,6 @@ def hparams_callback(logdir, config, data=None, trial_id=None):
             logged as ``data.*``.
         trial_id: the session's name; defaults to the run directory's name.
     """
-    from tensorboard.plugins.hparams import api as hp
-
     values = {
         key: value
         for key, value in flatten_hparams(config).items()
@@ -73,15 +77,32 @@ def hparams_callback(logdir, config, data=None, trial_id=None):
     if data:
         values.update(flatten_hparams({"data": data}))
     trial_id = trial_id or os.path.basename(os.path.abspath(os.fspath(logdir)))
+    return HParams(logdir, values, trial_id)
 
-    class SessionCallback(hp.KerasCallback):
-        """TensorBoard's callback, reusable by the several ``fit`` calls of one run
-        (:func:`keras_gan.resume.resume_fit` finishes a resumed epoch, then runs the
-        rest): TensorBoard's drops its writer when training ends."""
 
-        def on_train_end(self, logs=None):
-            writer = self._writer
-            super().on_train_end(logs)
-            self._writer = writer
+class HParams(keras.callbacks.Callback):
+    """Writes ``hparams`` as a session of the HParams dashboard in ``logdir``.
 
-    return SessionCallback(os.fspath(logdir), values, trial_id=trial_id)
+    The summaries of TensorBoard's ``hparams.api.KerasCallback``, but the
+    callback serves several ``fit`` calls of one run (a resumed run calls
+    ``fit`` again): each writes the session's start, and its end as a success.
+    """
+
+    def __init__(self, logdir, hparams, trial_id=None):
+        super().__init__()
+        hp.hparams_pb(hparams, trial_id=trial_id)  # invalid values fail here
+        self.logdir, self.hparams, self.trial_id = os.fspath(logdir), dict(hparams), trial_id
+        self._writer = None
+
+    def on_train_begin(self, logs=None):
+        if self._writer is None:
+            self._writer = tf.summary.create_file_writer(self.logdir)
+        with self._writer.as_default():
+            hp.hparams(self.hparams, trial_id=self.trial_id)
+        self._writer.flush()
+
+    def on_train_end(self, logs=None):
+        end = summary.session_end_pb(api_pb2.STATUS_SUCCESS).SerializeToString()
+        with self._writer.as_default():
+            tf.summary.experimental.write_raw_pb(end, step=0)
+        self._writer.flush()
