@@ -455,3 +455,12 @@ def test_class_check_warns_on_classes_lost_not_on_classes_not_yet_learnt():
     collapse = [str(w.message) for w in caught if issubclass(w.category, ModeCollapseWarning)]
     assert [c for _, c in monitor.class_history][1::2] == [10, 10]
     assert len(collapse) == 1 and collapse[0].startswith("Possible mode collapse at epoch 3")
+
+
+def test_diversity_monitor_names_non_finite_real_examples():
+    real = np.random.default_rng(0).normal(size=(64, 2)).astype("float32")
+    real[5, 1] = np.nan
+    with pytest.raises(ValueError, match="non-finite values"):
+        DiversityMonitor(real, num_samples=32)
+    with pytest.raises(ValueError, match="all equal"):
+        DiversityMonitor(np.ones((8, 2), "float32"))

@@ -123,6 +123,11 @@ class DiversityMonitor(keras.callbacks.Callback):
         self.logdir = logdir
         real = _real_batch(real, self.num_samples)
         self.num_samples = min(self.num_samples, len(real))
+        if not np.all(np.isfinite(real[: self.num_samples])):
+            raise ValueError(
+                "DiversityMonitor: the real examples contain non-finite values (NaN or inf); "
+                "the data must be finite."
+            )
         self.reference = mean_pairwise_distance(real[: self.num_samples])
         if not self.reference > 0:
             raise ValueError("DiversityMonitor: the real examples are all equal.")
