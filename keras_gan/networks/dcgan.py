@@ -90,13 +90,23 @@ def generator_body(h, output_shape, base_filters, batch_norm, output_activation)
     )(h)
 
 
-def discriminator_body(x, input_shape, base_filters, normalization, dropout):
+def spectral(layer, enabled=True):
+    """``layer`` wrapped in ``keras.layers.SpectralNormalization`` (Miyato et al. 2018)
+    when ``enabled``: its kernel is divided by its top singular value at each
+    training call (see :mod:`keras_gan.networks.sngan`)."""
+    if not enabled:
+        return layer
+    return keras.layers.SpectralNormalization(layer, name=f"{layer.name}_sn")
+
+
+def discriminator_body(x, input_shape, base_filters, normalization, dropout, spectral_norm=False):
     """Strided convolutions from an image ``x`` down to one output unit."""
     _, _, n = upsampling_plan(input_shape)
     h = x
     filters = int(base_filters)
     for i in range(n):
-        h = keras.layers.Conv2D(filters, 5, strides=2, padding="same", name=f"down_{i}")(h)
+        conv = keras.layers.Conv2D(filters, 5, strides=2, padding="same", name=f"down_{i}")
+        h = spectral(conv, spectral_norm)(h)
         if i > 0 and normalization == "batch":  # DCGAN: no BN on the first layer
             h = keras.layers.BatchNormalization(name=f"down_{i}_bn")(h)
         elif i > 0 and normalization == "layer":
@@ -106,7 +116,7 @@ def discriminator_body(x, input_shape, base_filters, normalization, dropout):
             h = PackedDropout(dropout, name=f"down_{i}_dropout")(h)
         filters *= 2
     h = keras.layers.Flatten(name="flatten")(h)
-    return keras.layers.Dense(1, name="logit")(h)
+    return spectral(keras.layers.Dense(1, name="logit"), spectral_norm)(h)
 
 
 def dcgan_generator(
@@ -140,6 +150,7 @@ def dcgan_discriminator(
     base_filters=64,
     normalization="none",
     dropout=0.0,
+    spectral_norm=False,
     name="discriminator",
 ):
     """DCGAN discriminator / critic ``image -> one logit (score)``.
@@ -150,11 +161,16 @@ def dcgan_discriminator(
         normalization: ``"none"`` (default; valid for a WGAN-GP critic),
             ``"batch"`` (the DCGAN paper) or ``"layer"``.
         dropout: dropout rate after each convolution (0: none).
+        spectral_norm: spectrally normalise every convolution and the output
+            layer (SNGAN's "standard CNN" discriminator uses it without
+            normalization).
     """
     input_shape = _image_shape(input_shape, "input_shape")
     _check_normalization(normalization)
     if not 0.0 <= float(dropout) < 1.0:
         raise ValueError(f"dropout must be in [0, 1); got {dropout!r}.")
     x = keras.Input(input_shape, name="x")
-    out = discriminator_body(x, input_shape, base_filters, normalization, float(dropout))
+    out = discriminator_body(
+        x, input_shape, base_filters, normalization, float(dropout), bool(spectral_norm)
+    )
     return keras.Model(x, out, name=name)

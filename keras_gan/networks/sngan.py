@@ -44,6 +44,7 @@ from __future__ import annotations
 import keras
 
 from keras_gan.networks.conditional import _check_classes, label_input
+from keras_gan.networks.dcgan import spectral
 from keras_gan.networks.mlp import _as_shape
 
 __all__ = [
@@ -53,13 +54,6 @@ __all__ = [
     "projection_discriminator",
     "spectral",
 ]
-
-
-def spectral(layer, enabled=True):
-    """``layer`` wrapped in ``keras.layers.SpectralNormalization`` (if ``enabled``)."""
-    if not enabled:
-        return layer
-    return keras.layers.SpectralNormalization(layer, name=f"{layer.name}_sn")
 
 
 def _plan(shape, what):
