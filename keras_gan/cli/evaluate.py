@@ -11,6 +11,8 @@ records what they were computed from (sample counts, reference, extractor).
 
 from __future__ import annotations
 
+import os
+
 DEFAULT_VALIDATION_SPLIT = "train[50000:]"
 
 
@@ -114,6 +116,14 @@ def run(args):
 
     if args.num_samples < 1:
         raise ValueError(f"--num-samples must be >= 1; got {args.num_samples}.")
+    if args.json_out:
+        from keras_gan.io import check_writable
+
+        # Before minutes of sampling: where the result goes must take it.
+        try:
+            check_writable(os.path.dirname(os.path.abspath(args.json_out)))
+        except OSError as e:
+            raise type(e)(e.errno, e.strerror, args.json_out) from None
     if args.metrics is not None or args.server:
         return run_metrics(args)
     generator = _load(args)
