@@ -20,7 +20,19 @@ Starts ``keras-gan serve`` on 127.0.0.1 with the two small models of
    ``--window`` (after ``--warmup``).
 
 The server's RSS is sampled throughout; its growth over the post-warm-up
-baseline is reported for both parts. Exit status 1 if any criterion fails.
+baseline is reported for both parts. Then, on two more servers (issue 23):
+
+3. **flood**: ``--flood`` connections (the server's ``--rest_max_connections``)
+   opened at once, idle, with partial headers or with stalled bodies, while a
+   client keeps sending valid requests: the time until it is answered again
+   (after the idle timeout), and the server's log lines;
+4. **max bodies**: ``--max-bodies`` clients at once send bodies at
+   ``--max_request_bytes`` (4 MiB, half of them the worst JSON) to a server with
+   ``--num_request_threads 2``: its peak RSS growth against the README's bound;
+5. **TLS soak**: ``--tls-soak`` valid requests over HTTPS at ``--concurrency``
+   (a self-signed certificate made with ``openssl``), every answer checked.
+
+Exit status 1 if any criterion fails.
 
 Full size (about 4 minutes on 2 quiet cores)::
 
@@ -201,6 +213,184 @@ def run_soak(server, generators, args):
     }
 
 
+# ------------------------------------------------------------------ issue 23
+FLOOD_FLAGS = [
+    "--max_request_bytes", str(4 << 20),
+    "--num_request_threads", "2",
+    "--rest_max_connections", "200",
+    "--rest_idle_timeout_seconds", "2",
+    "--rest_body_timeout_seconds", "10",
+    "--file_system_poll_wait_seconds", "0",
+]  # fmt: skip
+
+
+def run_flood(server, generators, args):
+    """``args.flood`` partial connections at the cap; a prober meanwhile."""
+    import socket
+
+    import requests
+
+    body = json.dumps({"signature_name": "sample", "inputs": {"num_samples": 3, "seed": 42}})
+    head = b"POST /v1/models/fuzz:predict HTTP/1.1\r\nHost: x\r\n"
+    kinds = [b"", head, head + b"Content-Length: 1000\r\n\r\n" + body.encode()]
+    lines_before = server.log().count("\n")
+    socks = []
+    start = time.perf_counter()
+    for i in range(args.flood):
+        sock = socket.create_connection(("127.0.0.1", server.rest_port), timeout=30)
+        sock.sendall(kinds[i % 3])
+        socks.append(sock)
+    opened = time.perf_counter() - start
+    t0 = time.perf_counter()
+    r = requests.post(f"{server.rest_url}/v1/models/fuzz:predict", data=body, timeout=60)
+    answered_after = time.perf_counter() - t0
+    ok = r.status_code == 200 and np.allclose(
+        r.json()["outputs"], generators.sample("fuzz", 3, 42), atol=1e-5
+    )
+    closed = 0
+    for sock in socks:
+        try:
+            while sock.recv(65536):
+                pass
+            closed += 1
+        except OSError:
+            pass
+        sock.close()
+    all_closed_after = time.perf_counter() - t0
+    return {
+        "connections": args.flood,
+        "open_s": opened,
+        "answered_after_s": answered_after,
+        "answer_correct": bool(ok),
+        "closed_by_server": closed,
+        "all_closed_after_s": all_closed_after,
+        "log_lines_added": server.log().count("\n") - lines_before,
+    }
+
+
+def run_max_bodies(server, args):
+    """``args.max_bodies`` concurrent bodies at the limit; peak RSS vs the bound."""
+    import requests
+    from serving_fuzz import Memory
+
+    from keras_gan.serving.bodies import memory_bound_bytes
+
+    limit = 4 << 20
+    bodies = [
+        b'{"instances": [' + unit * ((limit - 40) // len(unit)) + b"0.5]}"
+        for unit in (b"0.5,", b"{},")
+    ]
+    memory = Memory(server.proc.pid).start()
+    baseline = memory.rss()
+    url = f"{server.rest_url}/v1/models/fuzz:predict"
+    start = time.perf_counter()
+    with concurrent.futures.ThreadPoolExecutor(args.max_bodies) as pool:
+        codes = list(
+            pool.map(
+                lambda i: requests.post(url, data=bodies[i % 2], timeout=120).status_code,
+                range(args.max_bodies * 2),
+            )
+        )
+    wall = time.perf_counter() - start
+    memory.stop()
+    bound = memory_bound_bytes(limit, slots=2, connections=200)
+    return {
+        "bodies": len(codes),
+        "concurrency": args.max_bodies,
+        "statuses": dict(collections.Counter(codes)),
+        "wall_s": wall,
+        "rss_peak_growth_mb": (memory.peak - baseline) / 2**20,
+        "bound_mb": bound / 2**20,
+    }
+
+
+def run_tls_soak(server, generators, args):
+    """``args.tls_soak`` valid HTTPS requests at ``args.concurrency``."""
+    import threading
+
+    import requests
+
+    counter = iter(range(args.tls_soak))
+    lock = threading.Lock()
+    latencies, errors, failed = [], [], [0]
+    expected = {seed: generators.sample("fuzz", 4, seed) for seed in range(16)}
+
+    def client():
+        session = requests.Session()  # verify per request: REQUESTS_CA_BUNDLE would win
+        while True:
+            with lock:
+                i = next(counter, None)
+            if i is None:
+                return
+            seed = i % 16
+            body = {"signature_name": "sample", "inputs": {"num_samples": 4, "seed": seed}}
+            t = time.perf_counter()
+            try:
+                r = session.post(
+                    f"{server.rest_url}/v1/models/fuzz:predict",
+                    json=body,
+                    timeout=60,
+                    verify=server.cert,
+                )
+                ok = r.status_code == 200 and np.allclose(
+                    r.json()["outputs"], expected[seed], atol=1e-5
+                )
+            except Exception as e:  # a failed connection is an error too
+                ok, r = False, e
+            latencies.append((time.perf_counter() - t) * 1000)
+            if not ok:
+                with lock:
+                    failed[0] += 1
+                    if len(errors) < 20:
+                        errors.append(f"request {i}: {r!r}"[:300])
+
+    start = time.perf_counter()
+    threads = [threading.Thread(target=client) for _ in range(args.concurrency)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join()
+    wall = time.perf_counter() - start
+    return {
+        "requests": args.tls_soak,
+        "errors": failed[0],
+        "error_samples": errors[:5],
+        "requests_per_s": args.tls_soak / wall,
+        "p50_ms": percentile(latencies, 50),
+        "p99_ms": percentile(latencies, 99),
+    }
+
+
+def run_hardening(root, config, generators, args):
+    """Phases 3-5 on a flood server and a TLS server started side by side."""
+    from serving_helpers import start_server
+    from test_serving_hardening import make_certificate
+
+    cert, key = make_certificate(root)
+    common = ["--model_config_file", str(config)]
+    with concurrent.futures.ThreadPoolExecutor(2) as pool:
+        flood = pool.submit(start_server, [*common, *FLOOD_FLAGS], ["fuzz"], root / "flood.log")
+        tls = pool.submit(
+            start_server,
+            [*common, "--ssl_cert_file", str(cert), "--ssl_key_file", str(key),
+             "--file_system_poll_wait_seconds", "0"],
+            ["fuzz"], root / "tls.log", scheme="https", verify=str(cert),
+        )  # fmt: skip
+        flood, tls = flood.result(), tls.result()
+    tls.cert = str(cert)
+    try:
+        results = {
+            "flood": run_flood(flood, generators, args),
+            "max_bodies": run_max_bodies(flood, args),
+            "tls_soak": run_tls_soak(tls, generators, args),
+        }
+    finally:
+        codes = (flood.stop(), tls.stop())
+        logs = flood.log() + tls.log()
+    results["servers"] = {"exit_codes": codes, "tracebacks": logs.count("Traceback")}
+    return results
+
+
 def main(argv=None):
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--fuzz", type=int, default=10_000, help="hostile REST requests")
@@ -219,6 +409,9 @@ def main(argv=None):
     )
     parser.add_argument("--rss-bound-mb", type=float, default=150.0)
     parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--flood", type=int, default=200, help="connections in the flood")
+    parser.add_argument("--max-bodies", type=int, default=16, help="concurrent maximum bodies")
+    parser.add_argument("--tls-soak", type=int, default=2_000, help="valid HTTPS requests")
     parser.add_argument("--json", help="also write the results to this file")
     args = parser.parse_args(argv)
     args.window = min(args.window, max(1, args.soak // 4))
@@ -262,6 +455,7 @@ def main(argv=None):
         finally:
             exit_code = server.stop()
             log = server.log()
+        hardening = run_hardening(root, config, generators, args)
 
     mb = 2**20
     fuzz_requests = sum(outcome.values())
@@ -302,6 +496,24 @@ def main(argv=None):
         "soak: zero errors": soak["errors"] == 0,
         f"soak: p50 end/start <= {args.max_slowdown}": soak["p50_slowdown"] <= args.max_slowdown,
     }
+    results["hardening"] = hardening
+    flood, bodies, tls = hardening["flood"], hardening["max_bodies"], hardening["tls_soak"]
+    checks.update(
+        {
+            "flood: answered correctly once the partial connections timed out": flood[
+                "answer_correct"
+            ],
+            "flood: every partial connection closed by the server": flood["closed_by_server"]
+            == flood["connections"],
+            "flood: fewer than 10 log lines": flood["log_lines_added"] < 10,
+            "max bodies: peak RSS growth within the README's bound": bodies["rss_peak_growth_mb"]
+            < bodies["bound_mb"],
+            "TLS soak: zero errors": tls["errors"] == 0,
+            "hardening servers: graceful exits, no traceback": hardening["servers"]["exit_codes"]
+            == (0, 0)
+            and hardening["servers"]["tracebacks"] == 0,
+        }
+    )
     results["checks"] = checks
 
     print(f"\nFuzz: {fuzz_requests} requests in {fuzz_wall:.0f} s")
@@ -335,6 +547,21 @@ def main(argv=None):
     )
     for error in soak["error_samples"]:
         print("  ERROR:", error)
+    print(
+        f"\nFlood: {flood['connections']} idle/partial/stalled connections opened in "
+        f"{flood['open_s']:.1f} s; a new request answered after {flood['answered_after_s']:.2f} s "
+        f"(correct: {flood['answer_correct']}); {flood['closed_by_server']} closed by the server, "
+        f"all after {flood['all_closed_after_s']:.1f} s; {flood['log_lines_added']} log lines"
+    )
+    print(
+        f"Max bodies: {bodies['bodies']} bodies of 4 MiB at concurrency {bodies['concurrency']} "
+        f"in {bodies['wall_s']:.1f} s, statuses {bodies['statuses']}; peak RSS growth "
+        f"+{bodies['rss_peak_growth_mb']:.0f} MB (bound {bodies['bound_mb']:.0f} MB)"
+    )
+    print(
+        f"TLS soak: {tls['requests']} HTTPS requests, {tls['errors']} errors, "
+        f"{tls['requests_per_s']:.0f} req/s, p50 {tls['p50_ms']:.1f} ms, p99 {tls['p99_ms']:.1f} ms"
+    )
     print()
     for name, ok in checks.items():
         print(f"  [{'ok' if ok else 'FAILED'}] {name}")

@@ -48,6 +48,8 @@ PLAIN_FLAGS = [
     "--rest_max_connections", str(MAX_CONNECTIONS),
     "--rest_idle_timeout_seconds", str(IDLE_TIMEOUT),
     "--rest_body_timeout_seconds", str(BODY_TIMEOUT),
+    "--grpc_max_connections", "2",
+    "--grpc_max_connection_idle_seconds", "1",
     "--file_system_poll_wait_seconds", "0",
 ]  # fmt: skip
 SAMPLE = json.dumps({"signature_name": "sample", "inputs": {"num_samples": 3, "seed": 42}}).encode()
@@ -278,6 +280,42 @@ def test_invalid_protobuf_bytes_get_invalid_argument(plain):
     assert "not a valid tensorflow.serving.PredictRequest" in info.value.details()
 
 
+def test_grpc_connection_cap_and_idle_timeout(plain):
+    """--grpc_max_connections 2: a third connection is closed at once, and
+    service resumes when the others go; --grpc_max_connection_idle_seconds 1:
+    a channel without calls is sent away (it reconnects when used)."""
+    held = [socket.create_connection(("127.0.0.1", plain.grpc_port), timeout=10) for _ in "ab"]
+    time.sleep(0.3)
+    with socket.create_connection(("127.0.0.1", plain.grpc_port), timeout=10) as third:
+        third.sendall(b"PRI * HTTP/2.0\r\n\r\nSM\r\n\r\n")
+        start = time.monotonic()
+        try:
+            while third.recv(65536):
+                pass
+        except ConnectionResetError:
+            pass
+        assert time.monotonic() - start < 5  # closed by the server, not by a timeout
+    for sock in held:
+        sock.close()
+    time.sleep(0.3)
+    with grpc.insecure_channel(plain.grpc_target) as channel:
+        stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
+        stub.Predict(sample_request(), timeout=30)
+        assert channel._channel.check_connectivity_state(False) == 2  # READY
+        time.sleep(2.5)  # > the idle limit: the server closed the connection (GOAWAY)
+        assert channel._channel.check_connectivity_state(False) == 0  # IDLE
+        stub.Predict(sample_request(), timeout=30)  # reconnects
+
+
+def sample_request():
+    request = predict_pb2.PredictRequest()
+    request.model_spec.name = "fuzz"
+    request.model_spec.signature_name = "sample"
+    request.inputs["num_samples"].CopyFrom(_scalar(3, "int32"))
+    request.inputs["seed"].CopyFrom(_scalar(42, "int64"))
+    return request
+
+
 # ------------------------------------------------------------ TLS
 def test_tls_round_trips_over_https_and_grpc(servers):
     _, tls = servers
@@ -296,12 +334,7 @@ def test_tls_round_trips_over_https_and_grpc(servers):
     credentials = grpc.ssl_channel_credentials(root_certificates=tls.cert.read_bytes())
     with grpc.secure_channel(f"localhost:{tls.grpc_port}", credentials) as channel:
         stub = prediction_service_pb2_grpc.PredictionServiceStub(channel)
-        request = predict_pb2.PredictRequest()
-        request.model_spec.name = "fuzz"
-        request.model_spec.signature_name = "sample"
-        request.inputs["num_samples"].CopyFrom(_scalar(3, "int32"))
-        request.inputs["seed"].CopyFrom(_scalar(42, "int64"))
-        images = stub.Predict(request, timeout=30).outputs["images"]
+        images = stub.Predict(sample_request(), timeout=30).outputs["images"]
     import tensorflow as tf
 
     got = tf.make_ndarray(images)
