@@ -79,7 +79,7 @@ def test_vocabulary_must_fit_the_generator(tmp_path):
 
 
 @pytest.mark.slow
-def test_served_token_ids_equal_the_model_over_rest_and_grpc(exported, tmp_path):
+def test_served_token_ids_equal_the_model_over_rest_and_grpc(exported, tmp_path, capsys):
     gan, _, base = exported
     server = start_server(
         ["--model_name", "brackets", "--model_base_path", str(base)],
@@ -107,8 +107,10 @@ def test_served_token_ids_equal_the_model_over_rest_and_grpc(exported, tmp_path)
             np.testing.assert_array_equal(images, gan.sample(5, seed=11))
         # keras-gan sample writes a sequence generator's samples as text.
         out = tmp_path / "samples.txt"
-        args = ["sample", "--server", server.rest_url, "--model", "brackets", "-n", "4"]
+        # Without --model it samples the one model the server holds.
+        args = ["sample", "--server", server.rest_url, "-n", "4"]
         assert cli_main([*args, "--seed", "2", "--out", str(out)]) == 0
+        assert "Sampling 'brackets', the one model on" in capsys.readouterr().out
         assert out.read_text().splitlines() == decode(
             gan.sample(4, seed=2), VOCAB, strip_padding="_"
         )

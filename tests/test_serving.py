@@ -10,6 +10,7 @@ under the server) and ``conditional`` (a stand-in conditional generator with
 
 import concurrent.futures
 import json
+import os
 import re
 import shutil
 import socket
@@ -814,3 +815,24 @@ def test_sample_cli_writes_a_png_grid_over_rest_and_grpc(served, gan, tmp_path):
                    str(tmp_path / "x.png"), check=False)  # fmt: skip
     assert proc.returncode == 2 and "NOT_FOUND" in proc.stderr and "Traceback" not in proc.stderr
     assert not (tmp_path / "x.png").exists()
+
+
+def test_the_server_lists_its_models_and_sample_asks_to_pick_one(served, tmp_path, capsys):
+    from keras_gan.cli import main
+
+    names = ["conditional", "corruptible", "fragile", "mnist_gan", "versions"]
+    listing = requests.get(f"{served.rest_url}/v1/models", timeout=30).json()
+    assert listing == {"models": [{"name": n} for n in names]}
+    assert SampleClient(served.rest_url).served_models() == names
+    out = str(tmp_path / "x.png")
+    assert main(["sample", "--server", served.rest_url, "--out", out]) == 2
+    line = capsys.readouterr().err.strip()
+    assert line == (
+        f"keras-gan sample: error: {served.rest_url} serves 5 models ({', '.join(names)}); "
+        "pick one with --model."
+    )
+    # gRPC has no listing: the model is TF Serving's default name, and the error says so.
+    assert main(["sample", "--server", served.grpc_target, "--out", out]) == 2
+    line = capsys.readouterr().err.strip()
+    assert "NOT_FOUND" in line and line.endswith("(name the model with --model NAME)")
+    assert not os.path.exists(out)

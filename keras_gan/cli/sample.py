@@ -15,7 +15,11 @@ def register(subparsers):
         "talks REST; grpc://host:8500 or host:8500 talks gRPC.",
     )
     p.add_argument("--server", default="http://localhost:8501", help="endpoint URL")
-    p.add_argument("--model", default="default", help="model name on the server")
+    p.add_argument(
+        "--model",
+        help="model name on the server (default: the served model when keras-gan serve "
+        "holds exactly one, else 'default', TF Serving's default --model_name)",
+    )
     p.add_argument("-n", "--num-samples", type=int, default=64, help="number of samples")
     p.add_argument("--seed", type=int, help="seed (default: a random one, printed)")
     p.add_argument("--version", type=int, help="model version (default: the newest)")
@@ -56,8 +60,10 @@ def run(args):
                 f"--labels needs one label or one per sample ({args.num_samples}); "
                 f"got {len(args.labels)}."
             )
-    client = connect(args.server, model=args.model, timeout=args.timeout)
+    client = connect(args.server, model=args.model or "default", timeout=args.timeout)
     try:
+        if args.model is None:
+            client.model = _served_model(client, args.server)
         metadata = client.metadata(args.version)
         vocabulary = metadata.get("vocabulary")
         if vocabulary:
@@ -68,7 +74,10 @@ def run(args):
             value_range = args.value_range or metadata.get("value_range") or (0.0, 1.0)
             images = _sample_images(client, metadata, args, seed, labels)
     except ServingError as e:
-        raise CommandError(f"{args.server}: {e.code}: {e.message}") from None
+        hint = ""
+        if args.model is None and e.code == "NOT_FOUND":
+            hint = " (name the model with --model NAME)"
+        raise CommandError(f"{args.server}: {e.code}: {e.message}{hint}") from None
     finally:
         client.close()
     if vocabulary:
@@ -80,6 +89,23 @@ def run(args):
     save_png(samples_to_image(images, value_range, ncols=args.ncols), out)
     print(f"Wrote {len(images)} samples of shape {list(images.shape[1:])} (seed {seed}) to {out}")
     return 0
+
+
+def _served_model(client, server):
+    """The model to ask when --model is not given: the only one the server lists
+    (keras-gan serve's ``GET /v1/models``), ``default`` when it cannot list them
+    (TF Serving) or serves one by that name; several others are an error that
+    names them."""
+    from keras_gan.cli import CommandError
+
+    names = client.served_models()
+    if names is None or "default" in names:
+        return "default"
+    if len(names) == 1:
+        print(f"Sampling {names[0]!r}, the one model on {server}.")
+        return names[0]
+    listed = ", ".join(names) if names else "none"
+    raise CommandError(f"{server} serves {len(names)} models ({listed}); pick one with --model.")
 
 
 def _sample_images(client, metadata, args, seed, labels):

@@ -169,6 +169,11 @@ class _Client:
     def predict(self, inputs, signature_name=DEFAULT_SIGNATURE, version=None):
         raise NotImplementedError
 
+    def served_models(self):
+        """The names of the served models, or ``None`` when the server cannot list
+        them (TF Serving's gRPC and REST APIs have no listing)."""
+        return None
+
     def _images(self, outputs):
         if isinstance(outputs, dict):
             if OUTPUT_KEY in outputs:
@@ -330,6 +335,20 @@ class SampleClient(_Client):
             meta.get("signature_def"),
             meta.get("keras_gan"),
         )
+
+    def served_models(self):
+        """The names of the served models, from ``keras-gan serve``'s ``GET
+        /v1/models``; ``None`` when the server cannot list them (TF Serving)."""
+        try:
+            body = self._call("GET", f"{self.url}/v1/models")
+        except ServingError as e:
+            if e.code == "UNAVAILABLE":
+                raise
+            return None
+        models = body.get("models")
+        if not isinstance(models, list):
+            return None
+        return [m["name"] for m in models if isinstance(m, dict) and "name" in m]
 
     def status(self, version=None):
         """``[{"version": int, "state": "AVAILABLE", "error_code", "error_message"}]``."""

@@ -7,6 +7,9 @@ Paths and JSON formats follow TensorFlow Serving's RESTful API:
   ``{"predictions": ...}``) or ``{"signature_name": ..., "inputs": {...}}``
   (columnar format, answered with ``{"outputs": ...}``);
 * ``GET /v1/models/{name}[/versions/{v}|/labels/{l}]``: the model status;
+* ``GET /v1/models``: the names of the served models, ``{"models": [{"name": ...}]}``,
+  an extension (TF Serving cannot list its models; ``keras-gan sample`` uses it
+  to pick the model when the server holds one);
 * ``GET /v1/models/{name}[/versions/{v}|/labels/{l}]/metadata``: the signatures
   (``metadata.signature_def``, as TF Serving) plus ``metadata.keras_gan``, the
   exported generator's metadata (an extra key that TF Serving clients ignore).
@@ -223,6 +226,8 @@ class RestApi:
             m = STATUS_RE.fullmatch(path)
             if m:
                 name, version, label, sub = m.groups()
+                if not name and not (version or label or sub):
+                    return json_response(self.models_json())
                 if not name:
                     raise invalid("Missing model name in request.")
                 version = _version(version)
@@ -238,6 +243,11 @@ class RestApi:
             f"Malformed request: {method} {path}. Use POST /v1/models/<name>[/versions/<v>]"
             ":predict, or GET /v1/models/<name>[/versions/<v>][/metadata]."
         )
+
+    def models_json(self):
+        """``GET /v1/models`` (an extension: TF Serving has no listing): the served
+        models' names, ``{"models": [{"name": ...}, ...]}``, sorted."""
+        return {"models": [{"name": name} for name in self.registry.model_names]}
 
     async def _predict(self, request, name, version, label, verb):
         version = _version(version)
