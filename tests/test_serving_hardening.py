@@ -262,7 +262,7 @@ def test_a_half_closed_http10_post_without_length_gets_411(plain):
     # aiohttp reads an HTTP/1.0 request without a length as having no body,
     # so the JSON after it is an unparsable next request: 400, or 411 first.
     assert statuses(received)[:1] in ([411], [400]), received[:300]
-    assert b'{"error": ' in received, received[:300]
+    assert b"Content-Length" in received.partition(b"\r\n\r\n")[2], received[:500]
     # The same request over HTTP/1.1 (connection kept open): 411, naming the header.
     received = send_raw(
         plain.rest_port, b"POST /v1/models/fuzz:predict HTTP/1.1\r\nHost: x\r\n\r\n"

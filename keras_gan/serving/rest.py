@@ -335,6 +335,11 @@ def install_json_protocol_errors():
         if status >= 500 or not isinstance(response, web.Response):
             return response
         detail = (message or HTTPStatus(status).phrase).strip().splitlines()[0][:200]
+        if "Data after" in detail:  # e.g. an HTTP/1.0 POST without Content-Length
+            detail += (
+                " the request ended before these bytes (HTTP/1.0 or Connection: close without "
+                "a Content-Length means no body); send the body with a Content-Length header"
+            )
         replaced = error_response(status, f"Bad HTTP request: {detail}")
         replaced.force_close()
         return replaced
