@@ -231,8 +231,17 @@ def build_strategy(name, tpu=None, connect_timeout=DEFAULT_CONNECT_TIMEOUT):
     if name == "default":
         return tf.distribute.get_strategy()
     if name == "mirrored":
-        devices = tf.config.list_logical_devices("GPU") or tf.config.list_logical_devices("CPU")
-        return tf.distribute.MirroredStrategy([d.name for d in devices])
+        gpus = tf.config.list_logical_devices("GPU")
+        if gpus:
+            return tf.distribute.MirroredStrategy([d.name for d in gpus])
+        # Several CPU devices: reduce on one of them. TensorFlow's default there
+        # (RING collectives) can pair different all-reduces of the replicas when a
+        # step has several independent ones, e.g. synchronized batch norm's
+        # ("Shape mismatch in the collective instance").
+        return tf.distribute.MirroredStrategy(
+            [d.name for d in tf.config.list_logical_devices("CPU")],
+            cross_device_ops=tf.distribute.ReductionToOneDevice(),
+        )
     if name == "multi_worker":
         with _connect_watchdog(cluster, connect_timeout):
             strategy = tf.distribute.MultiWorkerMirroredStrategy()
