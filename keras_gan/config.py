@@ -398,6 +398,9 @@ class ConditionalGANOptions(_Strict):
     #: Number of classes; default: the data set's (10 for MNIST, one per mode
     #: of a toy mixture). Must be at least the data set's.
     num_classes: int | None = Field(None, ge=2)
+    #: ACGAN's auxiliary-classifier loss weight (``null``: off); the
+    #: discriminator must then be ``acgan_discriminator``.
+    auxiliary_classifier_weight: float | None = Field(None, ge=0, allow_inf_nan=False)
 
 
 class WGANOptions(_Strict):
@@ -611,6 +614,8 @@ class Config(_Strict):
         options = self._options.model_dump()
         if self.model == "conditional_gan" and options["num_classes"] is None:
             options["num_classes"] = dataset_num_classes(self.dataset)
+        if options.get("auxiliary_classifier_weight", 0) is None:  # off: the default
+            del options["auxiliary_classifier_weight"]
         return options
 
     @model_validator(mode="after")

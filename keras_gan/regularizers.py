@@ -191,7 +191,8 @@ def critic_of(model, conditions):
     """``x -> D(x)`` in training mode, with the model's conditions (labels)."""
 
     def critic(x):
-        return model.discriminator(model.discriminator_inputs(x, conditions), training=True)
+        out = model.discriminator(model.discriminator_inputs(x, conditions), training=True)
+        return model.adversarial_output(out)
 
     return critic
 

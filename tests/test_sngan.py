@@ -116,3 +116,51 @@ def test_mnist_cgan_projection_config_builds():
     model = build_model(load_config("mnist_cgan_projection"))
     assert isinstance(model, models.ConditionalGAN) and model.num_classes == 10
     assert model.discriminator.get_layer("projection") is not None
+
+
+def _acgan(weight=0.5):
+    g = networks.conditional_dcgan_generator(latent_dim=4, num_classes=3, output_shape=SHAPE,
+                                             base_filters=4)  # fmt: skip
+    d = networks.acgan_discriminator(SHAPE, num_classes=3, base_filters=4)
+    return models.ConditionalGAN(g, d, latent_dim=4, num_classes=3, seed=0,
+                                 auxiliary_classifier_weight=weight)  # fmt: skip
+
+
+def test_acgan_losses_match_the_closed_form():
+    gan = _acgan(weight=0.5)
+    rng = np.random.default_rng(0)
+    r_logit, f_logit = rng.normal(size=(4, 1)), rng.normal(size=(4, 1))
+    r_cls, f_cls = rng.normal(size=(4, 3)), rng.normal(size=(4, 3))
+    labels = np.array([0, 2, 1, 2], np.int32)
+
+    def ce(logits):
+        logp = logits - np.log(np.exp(logits).sum(1, keepdims=True))
+        return -logp[np.arange(4), labels].mean()
+
+    def sp(v):
+        return np.log1p(np.exp(v)).mean()
+
+    f32 = [np.float32(a) for a in (r_logit, r_cls, f_logit, f_cls)]
+    d_loss, extra = gan.discriminator_objective(None, None, f32[:2], f32[2:], labels, None)
+    expected = sp(-r_logit) + sp(f_logit) + 0.5 * (ce(r_cls) + ce(f_cls))
+    assert float(d_loss) == pytest.approx(expected, rel=1e-5)
+    assert float(extra["classifier_loss"]) == pytest.approx(ce(r_cls) + ce(f_cls), rel=1e-5)
+    g_loss = gan._generator_loss(f32[2:], None, None, labels)
+    assert float(g_loss) == pytest.approx(sp(-f_logit) + 0.5 * ce(f_cls), rel=1e-5)
+
+
+def test_acgan_trains_saves_and_refuses_the_wrong_discriminator(tmp_path):
+    gan = _acgan()
+    gan.compile(run_eagerly=True)
+    rng = np.random.default_rng(0)
+    x = rng.uniform(-1, 1, (8, *SHAPE)).astype("float32")
+    history = gan.fit(x, rng.integers(0, 3, 8).astype("int32"), batch_size=8, verbose=0).history
+    assert set(history) == {"d_loss", "g_loss", "d_real", "d_fake", "classifier_loss"}
+    path = str(tmp_path / "acgan.keras")
+    gan.save(path)
+    assert keras.models.load_model(path).auxiliary_classifier_weight == 0.5
+    g, d = gan.generator, networks.conditional_dcgan_discriminator(SHAPE, 3, base_filters=4)
+    with pytest.raises(ValueError, match=r"discriminator\(x\) -> \[logit, class_logits\]"):
+        models.ConditionalGAN(g, d, latent_dim=4, num_classes=3, auxiliary_classifier_weight=1.0)
+    with pytest.raises(ValueError, match="must take two inputs"):
+        models.ConditionalGAN(g, gan.discriminator, latent_dim=4, num_classes=3)

@@ -208,6 +208,11 @@ class AdversarialModel(AdversarialCompile, Sampling, WeightAverage, ExecutionPol
     #: relativistic loss): the generator update then also runs D on real data.
     generator_needs_real = False
 
+    def adversarial_output(self, out):
+        """The part of D's output the adversarial loss and the regularizers read
+        (all of it here; the logit of an auxiliary-classifier D)."""
+        return out
+
     def augment_for_discriminator(self, x):
         """What D sees of a batch of real or generated data (identity here;
         DiffAugment with :class:`~keras_gan.models.GAN`'s ``augment``)."""
@@ -301,9 +306,11 @@ class AdversarialModel(AdversarialCompile, Sampling, WeightAverage, ExecutionPol
 
         n = tf.shape(real)[0]
         out = self.discriminator(tf.nest.map_structure(join, real_in, fake_in), training=True)
-        return out[:n], out[n:]
+        return tf.nest.map_structure(lambda o: o[:n], out), tf.nest.map_structure(
+            lambda o: o[n:], out
+        )
 
-    def _generator_loss(self, fake_out, global_batch, real_out):
+    def _generator_loss(self, fake_out, global_batch, real_out, conditions=None):
         if self.generator_needs_real:
             return self.generator_objective(fake_out, global_batch, real_out=real_out)
         return self.generator_objective(fake_out, global_batch)
@@ -323,7 +330,7 @@ class AdversarialModel(AdversarialCompile, Sampling, WeightAverage, ExecutionPol
                     self.augment_for_discriminator(real), conditions
                 )
                 real_out = self.discriminator(real_in, training=True)
-            loss = self._generator_loss(fake_out, global_batch, real_out)
+            loss = self._generator_loss(fake_out, global_batch, real_out, conditions)
         if g_vars:  # a fixed (non-trainable) generator is allowed, e.g. to study D
             self.g_optimizer.apply_gradients(zip(tape.gradient(loss, g_vars), g_vars))
         return {"g_loss": loss * _num_replicas()}
@@ -343,7 +350,7 @@ class AdversarialModel(AdversarialCompile, Sampling, WeightAverage, ExecutionPol
             d_loss, extra = self.discriminator_objective(
                 real, fake, real_out, fake_out, conditions, global_batch
             )
-            g_loss = self._generator_loss(fake_out, global_batch, real_out)
+            g_loss = self._generator_loss(fake_out, global_batch, real_out, conditions)
         d_grads = tape.gradient(d_loss, d_vars) if d_vars else []
         g_grads = tape.gradient(g_loss, g_vars) if g_vars else []
         del tape
@@ -401,7 +408,8 @@ class AdversarialModel(AdversarialCompile, Sampling, WeightAverage, ExecutionPol
         )
         values = {
             "d_loss": d_loss * _num_replicas(),
-            "g_loss": self._generator_loss(fake_out, global_batch, real_out) * _num_replicas(),
+            "g_loss": self._generator_loss(fake_out, global_batch, real_out, conditions)
+            * _num_replicas(),
         }
         values.update(extra)
         values.update(self.score_metrics(real_out, fake_out))

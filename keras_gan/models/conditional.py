@@ -21,10 +21,35 @@ import keras
 import numpy as np
 import tensorflow as tf
 
+from keras_gan import losses
 from keras_gan.data.checks import check_conditional_data, check_labels
 from keras_gan.models.gan import GAN
 
 __all__ = ["ConditionalGAN"]
+
+
+def _check_weight(weight):
+    if weight is None:
+        return None
+    if isinstance(weight, bool) or not isinstance(weight, (int, float, np.floating)):
+        raise ValueError(f"auxiliary_classifier_weight must be a number >= 0; got {weight!r}.")
+    if not np.isfinite(weight) or weight < 0:
+        raise ValueError(f"auxiliary_classifier_weight must be a number >= 0; got {weight!r}.")
+    return float(weight)
+
+
+def _check_auxiliary_discriminator(net):
+    """ACGAN's D: one input ``x``, two outputs ``[logit, class_logits]``."""
+    try:
+        inputs, outputs = len(net.inputs), len(net.outputs)
+    except (AttributeError, TypeError, ValueError):  # subclassed: not known statically
+        return
+    if inputs != 1 or outputs != 2:
+        raise ValueError(
+            "With auxiliary_classifier_weight, the discriminator is discriminator(x) -> "
+            f"[logit, class_logits] (one input, two outputs); got {inputs} input(s) and "
+            f"{outputs} output(s). Build it with keras_gan.networks.acgan_discriminator."
+        )
 
 
 def _num_inputs(net):
@@ -50,7 +75,15 @@ class ConditionalGAN(GAN):
         discriminator: ``discriminator([x, labels])`` -> one logit per example.
         latent_dim: size of ``z``.
         num_classes: number of classes (labels are ``0 .. num_classes - 1``).
-        noise, seed: see :class:`keras_gan.models.AdversarialModel`.
+        auxiliary_classifier_weight: ``None`` (default), or the weight ``w`` of
+            ACGAN's auxiliary-classifier loss (Odena et al. 2017; the WGAN-GP
+            paper's conditional CIFAR-10 model): the discriminator is then
+            ``discriminator(x) -> [logit, class_logits]`` (it does not see the
+            labels, e.g. :func:`keras_gan.networks.acgan_discriminator`), D adds
+            ``w * (CE(class_logits(x), c) + CE(class_logits(G(z, c)), c))`` to its
+            loss and G adds ``w * CE(class_logits(G(z, c)), c)``; metric
+            ``classifier_loss`` (D's two cross-entropies).
+        loss, regularizers, augment, noise, seed: see :class:`keras_gan.models.GAN`.
 
     ``compile`` is :meth:`GAN.compile` (``generator_loss``, ``d_steps``...).
 
@@ -74,18 +107,29 @@ class ConditionalGAN(GAN):
     """
 
     def __init__(
-        self, generator, discriminator, latent_dim, num_classes, noise="normal", seed=None, **kwargs
+        self,
+        generator,
+        discriminator,
+        latent_dim,
+        num_classes,
+        noise="normal",
+        seed=None,
+        auxiliary_classifier_weight=None,
+        **kwargs,
     ):
         if isinstance(num_classes, bool) or not isinstance(num_classes, (int, np.integer)):
             raise ValueError(f"num_classes must be an int >= 2; got {num_classes!r}.")
         if num_classes < 2:
             raise ValueError(f"num_classes must be an int >= 2; got {num_classes}.")
-        for what, net, call in (
-            ("generator", generator, "generator([z, labels])"),
-            ("discriminator", discriminator, "discriminator([x, labels])"),
-        ):
+        self.auxiliary_classifier_weight = _check_weight(auxiliary_classifier_weight)
+        networks = [("generator", generator, "generator([z, labels])", 2)]
+        if self.auxiliary_classifier_weight is None:
+            networks.append(("discriminator", discriminator, "discriminator([x, labels])", 2))
+        else:
+            _check_auxiliary_discriminator(discriminator)
+        for what, net, call, inputs in networks:
             n = _num_inputs(net) if isinstance(net, keras.Model) else None
-            if n is not None and n != 2:
+            if n is not None and n != inputs:
                 raise ValueError(
                     f"ConditionalGAN's {what} must take two inputs, {call}; got a model with "
                     f"{n} input(s). Build it with keras_gan.networks.conditional_* builders."
@@ -118,7 +162,52 @@ class ConditionalGAN(GAN):
         return [z, conditions]
 
     def discriminator_inputs(self, x, conditions):
+        if self.auxiliary_classifier_weight is not None:
+            return x  # ACGAN: D classifies x instead of being told its class
         return [x, conditions]
+
+    # ------------------------------------------------ auxiliary classifier
+    def _game_metric_names(self):
+        names = super()._game_metric_names()
+        if self.auxiliary_classifier_weight is not None:
+            names += ("classifier_loss",)
+        return names
+
+    def adversarial_output(self, out):
+        return out[0] if self.auxiliary_classifier_weight is not None else out
+
+    def _classifier_loss(self, out, labels, batch):
+        logits = tf.cast(out[1], tf.float32)
+        ce = tf.nn.sparse_softmax_cross_entropy_with_logits(labels=labels, logits=logits)
+        return losses._reduce(ce, batch)
+
+    def discriminator_objective(self, real, fake, real_out, fake_out, conditions, batch):
+        if self.auxiliary_classifier_weight is None:
+            return super().discriminator_objective(
+                real, fake, real_out, fake_out, conditions, batch
+            )
+        loss, extra = super().discriminator_objective(
+            real, fake, real_out[0], fake_out[0], conditions, batch
+        )
+        classifier = self._classifier_loss(real_out, conditions, batch) + self._classifier_loss(
+            fake_out, conditions, batch
+        )
+        extra["classifier_loss"] = classifier * tf.distribute.get_strategy().num_replicas_in_sync
+        weight = tf.cast(self.auxiliary_classifier_weight, loss.dtype)
+        return loss + weight * tf.cast(classifier, loss.dtype), extra
+
+    def _generator_loss(self, fake_out, global_batch, real_out, conditions=None):
+        if self.auxiliary_classifier_weight is None:
+            return super()._generator_loss(fake_out, global_batch, real_out, conditions)
+        real_logit = None if real_out is None else real_out[0]
+        loss = super()._generator_loss(fake_out[0], global_batch, real_logit, conditions)
+        classifier = self._classifier_loss(fake_out, conditions, global_batch)
+        return loss + tf.cast(self.auxiliary_classifier_weight, loss.dtype) * classifier
+
+    def score_metrics(self, real_out, fake_out):
+        return super().score_metrics(
+            self.adversarial_output(real_out), self.adversarial_output(fake_out)
+        )
 
     # ------------------------------------------------------------- sampling
     def sample_labels(self, num_samples, labels=None):
@@ -163,4 +252,6 @@ class ConditionalGAN(GAN):
     def get_config(self):
         config = super().get_config()
         config["num_classes"] = self.num_classes
+        if self.auxiliary_classifier_weight is not None:
+            config["auxiliary_classifier_weight"] = self.auxiliary_classifier_weight
         return config

@@ -12,6 +12,7 @@ from __future__ import annotations
 import inspect
 
 from keras_gan.networks.conditional import (
+    acgan_discriminator,
     conditional_dcgan_discriminator,
     conditional_dcgan_generator,
     conditional_mlp_discriminator,
@@ -54,6 +55,7 @@ DISCRIMINATORS = {
     "sequence_critic": sequence_critic,
     "sngan_discriminator": sngan_discriminator,
     "projection_discriminator": projection_discriminator,
+    "acgan_discriminator": acgan_discriminator,
 }
 
 __all__ = [
@@ -76,6 +78,7 @@ __all__ = [
     "sngan_discriminator",
     "conditional_sngan_generator",
     "projection_discriminator",
+    "acgan_discriminator",
     "GENERATORS",
     "DISCRIMINATORS",
     "build",

@@ -41,6 +41,7 @@ from keras_gan.networks.dcgan import (
     _image_shape,
     discriminator_body,
     generator_body,
+    spectral,
 )
 from keras_gan.networks.mlp import _as_shape
 
@@ -171,3 +172,27 @@ def conditional_dcgan_discriminator(
     stacked = input_shape[:2] + (input_shape[2] + 1,)
     out = discriminator_body(h, stacked, base_filters, normalization, float(dropout))
     return keras.Model([x, labels], out, name=name)
+
+
+def acgan_discriminator(
+    input_shape=(28, 28, 1),
+    num_classes=10,
+    base_filters=64,
+    normalization="none",
+    dropout=0.0,
+    spectral_norm=False,
+    name="discriminator",
+):
+    """ACGAN's ``D(x) -> [logit, class_logits]`` (Odena et al. 2017): the DCGAN
+    discriminator's convolutions with two heads, one logit and ``num_classes``
+    class logits; it does not see the label. For
+    ``ConditionalGAN(..., auxiliary_classifier_weight=w)``."""
+    num_classes = _check_classes(num_classes)
+    input_shape = _image_shape(input_shape, "input_shape")
+    _check_normalization(normalization)
+    x = keras.Input(input_shape, name="x")
+    h = discriminator_body(x, input_shape, base_filters, normalization, float(dropout),
+                           bool(spectral_norm), head=False)  # fmt: skip
+    logit = spectral(keras.layers.Dense(1, name="logit"), spectral_norm)(h)
+    classes = spectral(keras.layers.Dense(num_classes, name="class_logits"), spectral_norm)(h)
+    return keras.Model(x, [logit, classes], name=name)

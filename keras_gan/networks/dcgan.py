@@ -99,8 +99,11 @@ def spectral(layer, enabled=True):
     return keras.layers.SpectralNormalization(layer, name=f"{layer.name}_sn")
 
 
-def discriminator_body(x, input_shape, base_filters, normalization, dropout, spectral_norm=False):
-    """Strided convolutions from an image ``x`` down to one output unit."""
+def discriminator_body(
+    x, input_shape, base_filters, normalization, dropout, spectral_norm=False, head=True
+):
+    """Strided convolutions from an image ``x`` down to one output unit (or, with
+    ``head=False``, to the flattened features before it)."""
     _, _, n = upsampling_plan(input_shape)
     h = x
     filters = int(base_filters)
@@ -116,6 +119,8 @@ def discriminator_body(x, input_shape, base_filters, normalization, dropout, spe
             h = PackedDropout(dropout, name=f"down_{i}_dropout")(h)
         filters *= 2
     h = keras.layers.Flatten(name="flatten")(h)
+    if not head:
+        return h
     return spectral(keras.layers.Dense(1, name="logit"), spectral_norm)(h)
 
 
