@@ -45,7 +45,9 @@ setup(
         "wrapt>=1.14",
         # keras-gan serve: REST (aiohttp), gRPC (grpcio), fast JSON responses (orjson);
         # the REST client (requests).
-        "aiohttp>=3.9,<4",
+        # >= 3.14: the size-limited chunked decompression and the half-close
+        # handling of keras_gan.serving are verified with it.
+        "aiohttp>=3.14,<4",
         "grpcio>=1.60,<2",
         "orjson>=3.9,<4",
         "requests>=2.31,<3",
