@@ -5,6 +5,7 @@ the shipped SNGAN configs build and step."""
 import keras
 import numpy as np
 import pytest
+import tensorflow as tf
 
 from keras_gan import models, networks
 from keras_gan.config import load_config
@@ -56,11 +57,20 @@ def test_projection_discriminator_is_linear_plus_class_projection():
     labels = np.array([0, 1, 2, 1, 0], np.int32)
     phi = keras.Model(d.inputs[0], d.get_layer("sum_pool").output)(x).numpy()
     dense = d.get_layer("logit")
-    embed = d.get_layer("class_embedding").embeddings.numpy()
+    embed = d.get_layer("class_embedding").kernel.numpy()
     expected = (
         phi @ dense.kernel.numpy() + dense.bias.numpy() + (embed[labels] * phi).sum(1)[:, None]
     )
     np.testing.assert_allclose(d([x, labels]).numpy(), expected, rtol=1e-4, atol=1e-5)
+
+
+def test_every_weight_of_the_projection_discriminator_gets_a_gradient():
+    d = networks.projection_discriminator(SHAPE, num_classes=3, channels=4)
+    x = np.random.default_rng(2).normal(size=(4, *SHAPE)).astype("float32")
+    with tf.GradientTape() as tape:
+        out = d([x, np.array([0, 1, 2, 0], np.int32)], training=True)
+    grads = tape.gradient(out, d.trainable_variables)
+    assert [v.path for v, g in zip(d.trainable_variables, grads) if g is None] == []
 
 
 def test_projection_discriminator_without_labels_is_refused():

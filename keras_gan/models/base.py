@@ -58,19 +58,13 @@ Steps per execution
 steps per call of the compiled function when the callbacks allow it
 (:mod:`keras_gan.models.execution`).
 
-Tracing
--------
-The training step is traced once per input signature (``fit`` batches of a
-fixed shape: once per model; a smaller last batch adds one trace, and
-``MomentumSchedule`` retraces when it changes the momentum).
-:attr:`AdversarialModel.train_step_traces` counts the traces.
-
-Distribution
-------------
-Under a ``tf.distribute`` strategy every replica splits its share of the global
-batch the same way, draws its own noise (the replica id is folded into the
-seed), and the losses are summed and divided by the *global* minibatch size, so
-the all-reduced (summed) gradients are those of the global mean.
+Tracing and distribution
+------------------------
+The step is traced once per input signature (:attr:`AdversarialModel.train_step_traces`
+counts the traces). Under a ``tf.distribute`` strategy every replica splits its
+share of the batch the same way, draws its own noise (the replica id is folded
+into the seed), and losses are divided by the *global* minibatch size, so the
+all-reduced gradients are those of the global mean.
 """
 
 from __future__ import annotations
@@ -415,24 +409,3 @@ class AdversarialModel(AdversarialCompile, Sampling, WeightAverage, ExecutionPol
         values.update(self.score_metrics(real_out, fake_out))
         self._update_metrics(values)
         return self._metric_results()
-
-    # ------------------------------------------------------- input checking
-    def fit(self, x=None, y=None, *args, **kwargs):
-        """``keras.Model.fit`` after checking the training data against the model.
-
-        Checked before any training: the data's example shape equals the
-        generator's output shape, the batch holds at least ``d_steps``
-        examples, and the data is finite (all of an array; the first batch of
-        a ``tf.data.Dataset``).
-        """
-        self.check_training_data(x, y)
-        if isinstance(x, tf.data.Dataset):
-            kwargs.setdefault("shuffle", False)  # a Dataset shuffles itself
-        return super().fit(x, y, *args, **kwargs)
-
-    def check_training_data(self, x, y=None):
-        """Raise a ``ValueError`` naming the problem if ``x`` (and the targets ``y``
-        given to ``fit``, e.g. a conditional model's labels) cannot train this model."""
-        from keras_gan.data.checks import check_training_data
-
-        check_training_data(x, self)

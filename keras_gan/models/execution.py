@@ -1,4 +1,5 @@
-"""The steps-per-execution policy of :class:`~keras_gan.models.AdversarialModel`.
+"""``fit`` of :class:`~keras_gan.models.AdversarialModel`: input checks and the
+steps-per-execution policy.
 
 ``compile(steps_per_execution="auto")`` (the default) runs up to
 :data:`AUTO_STEPS_PER_EXECUTION` training steps per call of the compiled
@@ -79,6 +80,17 @@ class ExecutionPolicy:
     one step per call (see the module docstring)."""
 
     def fit(self, x=None, y=None, *args, **kwargs):
+        """``keras.Model.fit`` after checking the training data against the model.
+
+        Checked before any training: the data's example shape equals the
+        generator's output shape, the batch holds at least ``d_steps``
+        examples, and the data is finite (all of an array; the first batch of
+        a ``tf.data.Dataset``). Then the steps per call are chosen (see the
+        module docstring).
+        """
+        self.check_training_data(x, y)
+        if isinstance(x, tf.data.Dataset):
+            kwargs.setdefault("shuffle", False)  # a Dataset shuffles itself
         if getattr(self, "_auto_steps_per_execution", False):
             params = inspect.signature(keras.Model.fit).bind(self, x, y, *args, **kwargs)
             arguments = params.arguments
@@ -138,3 +150,10 @@ class ExecutionPolicy:
     def predict(self, *args, **kwargs):
         with self._one_step_per_execution():
             return super().predict(*args, **kwargs)
+
+    def check_training_data(self, x, y=None):
+        """Raise a ``ValueError`` naming the problem if ``x`` (and the targets ``y``
+        given to ``fit``, e.g. a conditional model's labels) cannot train this model."""
+        from keras_gan.data.checks import check_training_data
+
+        check_training_data(x, self)

@@ -231,8 +231,13 @@ def projection_discriminator(input_shape=(32, 32, 3), num_classes=10, channels=1
     labels = label_input()
     phi = _features(x, input_shape, channels, spectral_norm)
     logit = spectral(keras.layers.Dense(1, name="logit"), spectral_norm)(phi)
-    embed = spectral(keras.layers.Embedding(num_classes, int(channels), name="class_embedding"),
-                     spectral_norm)(labels)  # fmt: skip
+    # The class embedding as a dense layer on one-hot labels (the same matrix):
+    # keras.layers.SpectralNormalization casts a wrapped layer's output to its input's
+    # dtype, which would make an Embedding's output int32 (and cut its gradient).
+    one_hot = keras.layers.CategoryEncoding(num_classes, output_mode="one_hot",
+                                            name="label_one_hot")(labels)  # fmt: skip
+    embedding = keras.layers.Dense(int(channels), use_bias=False, name="class_embedding")
+    embed = spectral(embedding, spectral_norm)(one_hot)
     projection = keras.layers.Dot(axes=1, name="projection")([embed, phi])
     out = keras.layers.Add(name="logit_plus_projection")([logit, projection])
     return keras.Model([x, labels], out, name=name)
