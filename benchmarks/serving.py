@@ -151,10 +151,15 @@ class ClientPool:
             p.join(timeout=30)
 
 
-def run_in_process(signature, size, concurrency, seconds):
+def run_in_process(signature, size, concurrency, seconds, batcher=None, loaded=None):
+    """Threads calling the signature directly; with ``batcher``, through the
+    server's batcher (the merging without any transport)."""
     import tensorflow as tf
 
     def call(seed):
+        if batcher is not None:
+            arrays = {"num_samples": np.int32(size), "seed": np.int64(seed)}
+            return batcher.run(loaded, "sample", loaded.signatures["sample"], arrays)["images"]
         out = signature(num_samples=tf.constant(size), seed=tf.constant(seed, tf.int64))
         return out["images"].numpy()
 
@@ -309,6 +314,25 @@ def main(argv=None):
         base_dir = os.path.join(tmp, model)
         version_dir = export_paper_generator(base_dir)
     signature = tf.saved_model.load(version_dir).signatures["sample"]
+    from keras_gan.serving.batching import Batcher, BatchingParameters
+    from keras_gan.serving.registry import load_version
+
+    loaded = load_version(model, 1, version_dir)
+    batcher = Batcher(
+        BatchingParameters(
+            max_batch_size=args.max_batch_size,
+            batch_timeout_micros=args.batch_timeout_micros,
+            num_batch_threads=args.num_batch_threads,
+        )
+    )
+    batcher.run(
+        loaded,
+        "sample",
+        loaded.signatures["sample"],
+        {"num_samples": np.int32(1), "seed": np.int64(0)},
+    )
+    while batcher._probe(loaded) is None:  # the probe runs in the background
+        time.sleep(0.2)
     batching_file = os.path.join(tmp, "batching.config")
     with open(batching_file, "w") as f:
         f.write(
@@ -336,11 +360,13 @@ def main(argv=None):
             for concurrency in args.concurrency:
                 plain = {}
                 for transport in args.transports:
-                    modes = ["plain"] if transport == "in-process" else ["plain", "batching"]
-                    for mode in modes:
+                    for mode in ("plain", "batching"):
                         if transport == "in-process":
-                            wall, lat = run_in_process(signature, size, concurrency, args.seconds)
-                            name = transport
+                            wall, lat = run_in_process(
+                                signature, size, concurrency, args.seconds,
+                                batcher=batcher if mode == "batching" else None, loaded=loaded,
+                            )  # fmt: skip
+                            name = transport if mode == "plain" else f"{transport}+batching"
                         else:
                             _, grpc_target, rest_url = servers[mode]
                             address = grpc_target if transport == "grpc" else rest_url

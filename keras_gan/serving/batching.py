@@ -38,10 +38,13 @@ Requests larger than ``max_batch_size`` run alone (TF Serving would refuse
 them). ``allowed_batch_sizes`` pads a merged batch with zero rows up to the
 next allowed size, as TF Serving does. A queue holding more than
 ``max_enqueued_batches * max_batch_size`` rows refuses new requests with
-``UNAVAILABLE``. ``batch_timeout_micros`` is how long the oldest request of a
-queue may wait for others while a batch thread is free; with 0 a free thread
-takes what is queued at once, so requests are merged only while the threads
-are busy (no added latency at low load).
+``UNAVAILABLE``. ``num_batch_threads`` calls run at once; they run in the
+request threads themselves (a request that finds a free slot runs the batch of
+its queue: no hand-off to another thread, so a lone request costs what it costs
+unbatched). ``batch_timeout_micros`` is how long the oldest request of a queue
+waits for others while a slot is free; with 0 a free slot takes what is
+queued at once, so requests are merged only while the slots are busy (no added
+latency at low load).
 
 Example:
 
@@ -247,6 +250,8 @@ class _Task:
     seed: tuple | None = None  # (latent_dim, noise, seed) of a sample request
     enqueued: float = dataclasses.field(default_factory=time.monotonic)
     done: threading.Event = dataclasses.field(default_factory=threading.Event)
+    wake: threading.Event = dataclasses.field(default_factory=threading.Event)
+    elected: bool = False  # asked to run the next batch
     result: dict | None = None
     error: BaseException | None = None
     merged: int = 1  # requests in the call that answered this one
@@ -267,6 +272,7 @@ class _Task:
     def finish(self, result=None, error=None, merged=1):
         self.result, self.error, self.merged = result, error, merged
         self.done.set()
+        self.wake.set()
 
 
 @dataclasses.dataclass
@@ -305,12 +311,51 @@ def _latent(loaded):
     return latent_dim, noise
 
 
+_NOISE_FUNCTIONS = {}
+_NOISE_LOCK = threading.Lock()
+
+
+def _noise_function(latent_dim, noise):
+    """One graph that draws the latent vectors of several requests (sizes,
+    seeds) with :func:`keras_gan.noise.stateless_latent_noise`, the exported
+    graph's own draw: one call per batch instead of several eager ops per
+    request."""
+    key = (latent_dim, noise)
+    with _NOISE_LOCK:
+        function = _NOISE_FUNCTIONS.get(key)
+        if function is None:
+            import tensorflow as tf
+
+            from keras_gan.noise import stateless_latent_noise
+
+            @tf.function(
+                input_signature=[
+                    tf.TensorSpec([None], tf.int32),
+                    tf.TensorSpec([None], tf.int64),
+                ]
+            )
+            def function(sizes, seeds):
+                parts = tf.TensorArray(
+                    tf.float32, size=tf.size(sizes), infer_shape=False,
+                    element_shape=tf.TensorShape([None, latent_dim]),
+                )  # fmt: skip
+                for i in tf.range(tf.size(sizes)):
+                    z = stateless_latent_noise(sizes[i], latent_dim, seeds[i], noise)
+                    parts = parts.write(i, tf.cast(z, tf.float32))
+                return parts.concat()
+
+            _NOISE_FUNCTIONS[key] = function
+    return function
+
+
+def _batch_noise(latent_dim, noise, sizes, seeds):
+    """The stacked latent vectors of requests of ``sizes`` drawn from ``seeds``."""
+    function = _noise_function(latent_dim, noise)
+    return function(np.asarray(sizes, np.int32), np.asarray(seeds, np.int64)).numpy()
+
+
 def _noise(n, latent_dim, seed, noise):
-    import tensorflow as tf
-
-    from keras_gan.noise import stateless_latent_noise
-
-    return stateless_latent_noise(n, latent_dim, tf.constant(seed, tf.int64), noise).numpy()
+    return _batch_noise(latent_dim, noise, [n], [seed])
 
 
 class Batcher:
@@ -329,13 +374,8 @@ class Batcher:
         self._queues = collections.OrderedDict()  # key -> deque of tasks
         self._rows = collections.Counter()
         self._closed = False
+        self._executing = 0  # batches being run (at most num_batch_threads)
         self._probe_lock = threading.Lock()
-        self._threads = [
-            threading.Thread(target=self._work, name=f"batch-{i}", daemon=True)
-            for i in range(self.params.num_batch_threads)
-        ]
-        for t in self._threads:
-            t.start()
 
     @property
     def waiting_threads(self):
@@ -343,11 +383,10 @@ class Batcher:
         return min(512, self.params.max_batch_size * (self.params.num_batch_threads + 1))
 
     def close(self):
+        """Refuse new requests (queued ones are still answered)."""
         with self._cond:
             self._closed = True
             self._cond.notify_all()
-        for t in self._threads:
-            t.join(timeout=10)
 
     # ------------------------------------------------------------ requests
     def run(self, loaded, key, signature, arrays):
@@ -373,7 +412,7 @@ class Batcher:
                 queue = self._queues[queue_key] = (loaded, collections.deque())
             queue[1].append(task)
             self._rows[queue_key] += task.rows
-            self._cond.notify()
+        self._serve(task)
         return task.wait()
 
     def _plan(self, loaded, key, signature, arrays):
@@ -454,49 +493,72 @@ class Batcher:
             time.perf_counter() - start,
         )
 
-    # ------------------------------------------------------------ batch threads
-    def _next_batch(self):
-        """Wait for a ready queue; take its batch (``None`` when closed)."""
-        timeout = self.params.batch_timeout_micros / 1e6
-        max_rows = self.params.max_batch_size
-        with self._cond:
-            while not self._closed:
-                now = time.monotonic()
-                wait = None
-                for queue_key, (loaded, tasks) in self._queues.items():
-                    if not tasks:
-                        continue
-                    age = now - tasks[0].enqueued
-                    if self._rows[queue_key] >= max_rows or age >= timeout:
-                        batch, rows = [], 0
-                        while tasks and rows + tasks[0].rows <= max_rows:
-                            task = tasks.popleft()
-                            batch.append(task)
-                            rows += task.rows
-                        self._rows[queue_key] -= rows
-                        self._queues.move_to_end(queue_key)  # round robin between models
-                        if not tasks:
-                            del self._queues[queue_key]
-                            del self._rows[queue_key]
-                        return loaded, batch
-                    left = timeout - age
-                    wait = left if wait is None else min(wait, left)
-                self._cond.wait(wait)
-        return None
-
-    def _work(self):
+    # ------------------------------------------------------------ running batches
+    def _serve(self, task):
+        """Wait until ``task`` is answered, running ready batches meanwhile
+        whenever fewer than ``num_batch_threads`` run: the request threads are
+        the batch threads, so a lone request runs in its own thread, and a
+        batch is run by one of the requests waiting for it. A finished batch
+        wakes only its requests and, when requests are queued, the oldest of
+        them to run the next batch (no thundering herd)."""
         while True:
-            item = self._next_batch()
+            item, wait = None, None
+            with self._cond:
+                task.wake.clear()
+                if task.done.is_set():
+                    return
+                if task.elected or self._executing < self.params.num_batch_threads:
+                    task.elected = False
+                    item, wait = self._take_ready()
+                    if item is not None:
+                        self._executing += 1
             if item is None:
-                return
+                task.wake.wait(wait)
+                continue
             loaded, batch = item
             try:
                 self._process(loaded, batch)
             except BaseException as e:  # never leave a request waiting
                 logger.exception("batch failed")
-                for task in batch:
-                    if not task.done.is_set():
-                        task.finish(error=e)
+                for other in batch:
+                    if not other.done.is_set():
+                        other.finish(error=e)
+            finally:
+                with self._cond:
+                    self._executing -= 1
+                    waiting = (t for _, ts in self._queues.values() for t in ts if not t.elected)
+                    successor = next(waiting, None)
+                    if successor is not None:
+                        successor.elected = True
+                        successor.wake.set()
+
+    def _take_ready(self):
+        """``((loaded, batch), None)`` for a ready queue (full, or its oldest
+        request waited ``batch_timeout_micros``), else ``(None, seconds until
+        one is)``. Called with the lock held."""
+        timeout = self.params.batch_timeout_micros / 1e6
+        max_rows = self.params.max_batch_size
+        now = time.monotonic()
+        wait = None
+        for queue_key, (loaded, tasks) in self._queues.items():
+            if not tasks:
+                continue
+            age = now - tasks[0].enqueued
+            if self._rows[queue_key] >= max_rows or age >= timeout:
+                batch, rows = [], 0
+                while tasks and rows + tasks[0].rows <= max_rows:
+                    task = tasks.popleft()
+                    batch.append(task)
+                    rows += task.rows
+                self._rows[queue_key] -= rows
+                self._queues.move_to_end(queue_key)  # round robin between models
+                if not tasks:
+                    del self._queues[queue_key]
+                    del self._rows[queue_key]
+                return (loaded, batch), None
+            left = timeout - age
+            wait = left if wait is None else min(wait, left)
+        return None, wait
 
     def _process(self, loaded, batch):
         if len(batch) == 1:
@@ -509,7 +571,14 @@ class Batcher:
         target = _target(loaded)
         rows = sum(t.rows for t in batch)
         size = next((s for s in self.params.allowed_batch_sizes if s >= rows), rows)
-        zs = [t.latent_vectors() for t in batch]
+        drawn = [t for t in batch if t.z is None]
+        if drawn:  # the sample requests' latent vectors, in one call
+            latent_dim, noise, _ = drawn[0].seed
+            z = _batch_noise(latent_dim, noise, [t.rows for t in drawn], [t.seed[2] for t in drawn])
+            offsets = np.cumsum([0] + [t.rows for t in drawn])
+            for t, lo, hi in zip(drawn, offsets[:-1], offsets[1:]):
+                t.z = z[lo:hi]
+        zs = [t.z for t in batch]
         z = np.concatenate(zs + [np.zeros((size - rows, zs[0].shape[1]), np.float32)])
         inputs = {"z": z}
         if "labels" in target.inputs:
