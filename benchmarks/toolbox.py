@@ -26,7 +26,15 @@ Two data rows are scored the same way: ``real_train`` (10,000 training images in
 place of samples) and ``untrained`` (the baseline G at its initial weights).
 Each row also reports the seconds per generator update (training only).
 
-Usage (a row takes ~15-20 minutes on 2 CPU cores at the default budget)::
+Cost per generator update (``keras_gan.flops.training_step_flops``, minibatch
+64): the DCGAN rows 16 GFLOP, ``wgan_gp`` 53 GFLOP (5 critic updates) plus the
+penalty's second derivative, ``sngan_resnet`` at 64 channels 92 GFLOP. The
+default budget of 4,000 updates is meant to fit ~15-20 minutes per DCGAN row on 2
+CPU cores (an estimate from those counts at 60-100 GFLOP/s, not yet measured:
+the script prints the seconds per update of each row); the WGAN-GP and ResNet
+rows take several times longer at the same budget.
+
+Usage::
 
     python benchmarks/toolbox.py --rows dcgan hinge_sn --seeds 0 --out toolbox.json
     python benchmarks/toolbox.py --tiny          # every row in a minute: checks the script
