@@ -159,9 +159,11 @@ class Regularizer:
             scaled = {k: tf.cast(v, tf.float32) * self.every for k, v in metrics.items()}
             return tf.cast(self.weight, value.dtype) * scale * value, scaled
 
+        dtype = losses._as_float(real).dtype  # the penalty's dtype (float64 data stays)
+
         def skipped():
             zero = tf.zeros([], tf.float32)
-            return zero, {k: zero for k in self.metric_names}
+            return tf.zeros([], dtype), {k: zero for k in self.metric_names}
 
         step = model.d_optimizer.iterations
         return tf.cond(tf.equal(step % self.every, 0), applied, skipped)
