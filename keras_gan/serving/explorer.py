@@ -4,8 +4,9 @@ turns it off).
 
 The page (``keras_gan/serving/static/explorer.html`` and ``explorer.js``,
 served from the package: no CDN, works offline) calls the server's own REST
-API: the model status (versions), the metadata (latent size, value range,
-classes, vocabulary, signatures) and ``:predict``. It shows
+API: the model list (``GET /v1/models``), the model status (versions), the
+metadata (latent size, value range, classes, vocabulary, signatures) and
+``:predict``. It shows
 
 * a grid of ``num_samples`` samples drawn from a seed (``sample_png`` when the
   model has it, else ``sample`` drawn on a canvas); a class for conditional
@@ -18,8 +19,7 @@ classes, vocabulary, signatures) and ``:predict``. It shows
   ``sample`` signature does (the ends of the interpolation are the seeds'
   first samples).
 
-Two helper paths besides the static files: ``GET /explorer/models`` (the
-served model names, which TF Serving's API cannot list) and the latent one.
+Besides the static files, its only path of its own is the latent one.
 """
 
 from __future__ import annotations
@@ -58,11 +58,6 @@ def make_install(registry_of):
 
             return handler
 
-        async def models(request):
-            registry = registry_of()
-            names = registry.model_names if registry is not None else []
-            return web.json_response({"models": names})
-
         async def latent(request):
             try:
                 body = latent_json(registry_of(), request.query)
@@ -73,7 +68,6 @@ def make_install(registry_of):
         app.router.add_route("GET", "/", static("explorer.html"))
         for name in STATIC:
             app.router.add_route("GET", f"/explorer/{name}", static(name))
-        app.router.add_route("GET", "/explorer/models", models)
         app.router.add_route("GET", "/explorer/latent", latent)
 
     return install

@@ -43,7 +43,7 @@ function fill(select, values, labels) {
 }
 
 async function loadModels() {
-  const { models } = await api("/explorer/models");
+  const models = (await api("/v1/models")).models.map((m) => m.name);
   if (!models.length) {
     setStatus("This server serves no model.", true);
     return;
