@@ -135,7 +135,8 @@ class ModelService(_Base, model_service_pb2_grpc.ModelServiceServicer):
     async def HandleReloadConfigRequest(self, request, context):
         await context.abort(
             grpc.StatusCode.UNIMPLEMENTED,
-            "keras-gan serve does not reload its model config; restart it with the new file.",
+            "keras-gan serve does not reload its model config over gRPC; it re-reads the "
+            "file itself with --model_config_file_poll_wait_seconds.",
         )
 
 
