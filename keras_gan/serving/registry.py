@@ -38,6 +38,7 @@ from tensorflow.core.protobuf import saved_model_pb2
 from tensorflow_serving.apis import get_model_metadata_pb2, prediction_log_pb2
 
 from keras_gan.serving.errors import invalid, not_found
+from keras_gan.serving.polling import Poller
 from keras_gan.serving.tensors import TensorSpec, tensor_proto_to_array
 
 logger = logging.getLogger("keras_gan.serving")
@@ -254,8 +255,7 @@ class ModelRegistry:
         self._loader = loader
         self._lock = threading.Lock()
         self._poll_lock = threading.Lock()  # one scan at a time (poller, config reload)
-        self._stop = threading.Event()
-        self._thread = None
+        self._poller = Poller(self.poll, self._poll_wait, "model-poller", "model poll")
 
     # ------------------------------------------------------------ polling
     @property
@@ -266,20 +266,10 @@ class ModelRegistry:
         """Scan once now (blocking), then keep scanning in a daemon thread."""
         self.poll()
         if self._poll_wait > 0:
-            self._thread = threading.Thread(target=self._run, name="model-poller", daemon=True)
-            self._thread.start()
+            self._poller.start()
 
     def stop(self):
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def _run(self):
-        while not self._stop.wait(self._poll_wait):
-            try:
-                self.poll()
-            except Exception:  # never let the poller die
-                logger.exception("model poll failed")
+        self._poller.stop()
 
     def poll(self):
         """Scan every model's base path once and load/unload versions."""

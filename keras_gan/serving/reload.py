@@ -21,9 +21,9 @@ poller.stop()
 from __future__ import annotations
 
 import logging
-import threading
 
 from keras_gan.serving.config import ModelConfigError, load_model_config
+from keras_gan.serving.polling import Poller
 
 logger = logging.getLogger("keras_gan.serving")
 
@@ -46,24 +46,13 @@ class ConfigPoller:
         self.poll_wait = float(poll_wait_seconds)
         self.current = list(initial)
         self._last_error = None
-        self._stop = threading.Event()
-        self._thread = None
+        self._poller = Poller(self.check, self.poll_wait, "config-poller", "model config reload")
 
     def start(self):
-        self._thread = threading.Thread(target=self._run, name="config-poller", daemon=True)
-        self._thread.start()
+        self._poller.start()
 
     def stop(self):
-        self._stop.set()
-        if self._thread is not None:
-            self._thread.join(timeout=30)
-
-    def _run(self):
-        while not self._stop.wait(self.poll_wait):
-            try:
-                self.check()
-            except Exception:  # never let the poller die
-                logger.exception("model config reload failed")
+        self._poller.stop()
 
     def check(self):
         """Read the file once; apply it if it changed. Returns True if applied."""
