@@ -46,9 +46,13 @@ def chromium_executable():
     return None
 
 
-@pytest.fixture(scope="session")
+@pytest.fixture(scope="module")
 def browser():
-    """A headless Chromium for the whole session, or a skip that says what is missing."""
+    """A headless Chromium for a test module, or a skip that says what is missing.
+
+    Module-scoped: Playwright's sync API keeps an asyncio loop running in this
+    thread while it is started, which would make later tests' ``asyncio.run``
+    fail; it stops at the end of each module that uses the browser."""
     sync_api = pytest.importorskip(
         "playwright.sync_api", reason="playwright is not installed: pip install -e .[test]"
     )

@@ -411,7 +411,7 @@ BAD_PATHS = [
      "Could not find version 5 of model mnist_gan"),
     ("metadata of an unknown version", "GET", "/v1/models/mnist_gan/versions/5/metadata", None,
      404, "Servable not found"),
-    ("no model name", "GET", "/v1/models", None, 400, "Missing model name"),
+    ("no model name", "GET", "/v1/models/versions/1", None, 400, "Missing model name"),
     ("unknown path", "GET", "/index.html", None, 404, "Not found: GET /index.html"),
     ("PUT", "PUT", "/v1/models/mnist_gan", b"{}", 400, "Malformed request: PUT"),
 ]  # fmt: skip
