@@ -20,6 +20,11 @@ def _select(page, name):
 
 
 def _generate(page, seed, count):
+    # Emptied first, so that the wait below sees this answer, not the previous one.
+    page.evaluate(
+        "document.querySelector('#grid').replaceChildren();"
+        "document.querySelector('#status').textContent = ''"
+    )
     page.fill("#seed", str(seed))
     page.click("#generate")
     page.wait_for_function(
