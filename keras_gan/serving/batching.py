@@ -74,6 +74,7 @@ from google.protobuf import (
     wrappers_pb2,
 )
 
+from keras_gan.serving.config import read_flag_file
 from keras_gan.serving.errors import ServingError
 
 logger = logging.getLogger("keras_gan.serving")
@@ -225,17 +226,9 @@ def load_batching_parameters(path):
     """Read ``--batching_parameters_file`` (``None``: the defaults)."""
     if not path:
         return BatchingParameters()
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise BatchingConfigError(
-            f"cannot read the batching parameters file {path}: {e.strerror}"
-        ) from None
-    try:
-        return parse_batching_parameters(text)
-    except BatchingConfigError as e:
-        raise BatchingConfigError(f"{path}: {e}") from None
+    return read_flag_file(
+        path, "batching parameters file", parse_batching_parameters, BatchingConfigError
+    )
 
 
 # ------------------------------------------------------------------ plans

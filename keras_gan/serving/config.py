@@ -148,14 +148,20 @@ def parse_model_config(text):
     return models
 
 
-def load_model_config(path):
-    """Read and parse ``--model_config_file``."""
+def read_flag_file(path, what, parse, error):
+    """``parse(text)`` of the text file ``path`` given to a flag (``what``, e.g. "model
+    config file"); an unreadable file or a ``parse`` error is ``error`` naming the path."""
     try:
         with open(path, encoding="utf-8") as f:
             text = f.read()
     except OSError as e:
-        raise ModelConfigError(f"cannot read the model config file {path}: {e.strerror}") from None
+        raise error(f"cannot read the {what} {path}: {e.strerror}") from None
     try:
-        return parse_model_config(text)
-    except ModelConfigError as e:
-        raise ModelConfigError(f"{path}: {e}") from None
+        return parse(text)
+    except error as e:
+        raise error(f"{path}: {e}") from None
+
+
+def load_model_config(path):
+    """Read and parse ``--model_config_file``."""
+    return read_flag_file(path, "model config file", parse_model_config, ModelConfigError)

@@ -57,6 +57,8 @@ from google.protobuf import descriptor_pb2, descriptor_pool, message_factory, te
 from prometheus_client import CollectorRegistry, Histogram
 from prometheus_client.core import Metric
 
+from keras_gan.serving.config import read_flag_file
+
 logger = logging.getLogger("keras_gan.serving")
 
 DEFAULT_PATH = "/monitoring/prometheus/metrics"
@@ -129,17 +131,9 @@ def parse_monitoring_config(text):
 
 def load_monitoring_config(path):
     """Read ``--monitoring_config_file``: the metrics path or ``None``."""
-    try:
-        with open(path, encoding="utf-8") as f:
-            text = f.read()
-    except OSError as e:
-        raise MonitoringConfigError(
-            f"cannot read the monitoring config file {path}: {e.strerror}"
-        ) from None
-    try:
-        return parse_monitoring_config(text)
-    except MonitoringConfigError as e:
-        raise MonitoringConfigError(f"{path}: {e}") from None
+    return read_flag_file(
+        path, "monitoring config file", parse_monitoring_config, MonitoringConfigError
+    )
 
 
 class _Counters:
