@@ -23,14 +23,15 @@ Usage (see BENCHMARKS.md)::
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _record import run_metadata, write_records  # noqa: E402  (benchmarks/)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 METRICS = "fid,kid,is,pr,dc,classes"
@@ -45,15 +46,6 @@ def parse_args(argv=None):
     p.add_argument("--seed", type=int, default=0)
     p.add_argument("--out", help="also write the records as JSON to this file")
     return p.parse_args(argv)
-
-
-def _commit():
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def main(argv=None):
@@ -84,16 +76,10 @@ def main(argv=None):
         seconds = time.perf_counter() - start
         records.append(dict(name=name, seconds=seconds, **result.to_dict()))
         print(f"{name[-32:]:32s}" + "".join(f"{result.values[c]:16.4g}" for c in COLUMNS))
-    meta = dict(
-        command="python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        commit=_commit(),
-    )
+    meta = run_metadata(argv)
     print(json.dumps(meta))
     if args.out:
-        from keras_gan.io import atomic_write_text
-
-        atomic_write_text(args.out, json.dumps(dict(meta, records=records), indent=1) + "\n")
+        write_records(args.out, meta, records)
     return 0
 
 

@@ -43,14 +43,15 @@ Usage::
 from __future__ import annotations
 
 import argparse
-import datetime
 import json
 import os
-import subprocess
 import sys
 import time
 
 sys.path.insert(0, os.path.dirname(os.path.dirname(os.path.abspath(__file__))))
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+from _record import run_metadata, write_records  # noqa: E402  (benchmarks/)
+
 os.environ.setdefault("TF_CPP_MIN_LOG_LEVEL", "2")
 
 DATA_ROWS = ("real_train", "untrained")
@@ -80,15 +81,6 @@ def parse_args(argv=None):
     if args.tiny:
         args.updates, args.num_samples, args.filters, args.channels = 20, 500, 8, 8
     return args
-
-
-def _commit():
-    try:
-        return subprocess.run(
-            ["git", "rev-parse", "--short", "HEAD"], capture_output=True, text=True, check=True
-        ).stdout.strip()
-    except (OSError, subprocess.CalledProcessError):
-        return "unknown"
 
 
 def build_row(name, args, seed):
@@ -216,18 +208,10 @@ def main(argv=None):
             print(f"{name:24s}{seed:5d}{record['fid']:10.3f}{record['kid']:10.4f}"
                   f"{'' if spu is None else f'{spu:10.3f}':>10s}"
                   f"{'' if acc is None else f'{acc:10.3f}':>10s}", flush=True)  # fmt: skip
-    meta = dict(
-        command="python " + " ".join([sys.argv[0], *(argv or sys.argv[1:])]),
-        date=datetime.datetime.now(datetime.timezone.utc).isoformat(timespec="seconds"),
-        commit=_commit(),
-        updates=args.updates,
-        num_samples=args.num_samples,
-    )
+    meta = run_metadata(argv, updates=args.updates, num_samples=args.num_samples)
     print(json.dumps(meta))
     if args.out:
-        from keras_gan.io import atomic_write_text
-
-        atomic_write_text(args.out, json.dumps(dict(meta, records=records), indent=1) + "\n")
+        write_records(args.out, meta, records)
     return 0
 
 
